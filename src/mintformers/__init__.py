@@ -1,0 +1,70 @@
+"""mintformers: fast, faithful, readable PyTorch transformers (BERT, MobileBERT, MPNet, MPT, ErnieM).
+
+Public names are imported lazily, so `import mintformers` is quick and a family loads only when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_FAMILIES = {
+    "mintformers.models.bert": [
+        "BertConfig", "BertModel", "BertPreTrainedModel", "BertForPreTraining", "BertForPreTrainingOutput",
+        "BertLMHeadModel", "BertForMaskedLM", "BertForNextSentencePrediction", "BertForSequenceClassification",
+        "BertForMultipleChoice", "BertForTokenClassification", "BertForQuestionAnswering",
+    ],
+    "mintformers.models.mobilebert": [
+        "MobileBertConfig", "MobileBertModel", "MobileBertPreTrainedModel", "MobileBertForPreTraining",
+        "MobileBertForPreTrainingOutput", "MobileBertForMaskedLM", "MobileBertForNextSentencePrediction",
+        "MobileBertForSequenceClassification", "MobileBertForMultipleChoice", "MobileBertForTokenClassification",
+        "MobileBertForQuestionAnswering",
+    ],
+    "mintformers.models.mpnet": [
+        "MPNetConfig", "MPNetModel", "MPNetPreTrainedModel", "MPNetForMaskedLM", "MPNetForSequenceClassification",
+        "MPNetForMultipleChoice", "MPNetForTokenClassification", "MPNetForQuestionAnswering",
+    ],
+    "mintformers.models.mpt": [
+        "MptConfig", "MptModel", "MptPreTrainedModel", "MptForCausalLM", "MptForSequenceClassification",
+        "MptForTokenClassification", "MptForQuestionAnswering",
+    ],
+    "mintformers.models.ernie_m": [
+        "ErnieMConfig", "ErnieMModel", "ErnieMPreTrainedModel", "ErnieMForSequenceClassification",
+        "ErnieMForMultipleChoice", "ErnieMForTokenClassification", "ErnieMForQuestionAnswering",
+        "ErnieMForInformationExtraction",
+    ],
+    "mintformers.tokenization": [
+        "PreTrainedTokenizerBase", "PreTrainedTokenizer", "PreTrainedTokenizerFast", "BatchEncoding",
+        "BertTokenizer", "BertTokenizerFast", "MobileBertTokenizer", "MobileBertTokenizerFast", "MPNetTokenizer",
+        "MPNetTokenizerFast", "ErnieMTokenizer", "ErnieMTokenizerFast",
+    ],
+    "mintformers.auto": [
+        "AutoConfig", "AutoTokenizer", "AutoModel", "AutoModelForPreTraining", "AutoModelForMaskedLM",
+        "AutoModelForCausalLM", "AutoModelForSequenceClassification", "AutoModelForTokenClassification",
+        "AutoModelForQuestionAnswering", "AutoModelForMultipleChoice", "AutoModelForNextSentencePrediction",
+        "AutoModelForInformationExtraction",
+    ],
+    "mintformers.config": ["PretrainedConfig", "ConfigError"],
+    "mintformers.modeling": ["PreTrainedModel"],
+    "mintformers.hub": ["CheckpointError"],
+    "mintformers.layers.cache": ["Cache", "DynamicCache", "EncoderDecoderCache", "StaticCache"],
+    "mintformers.generation": ["GenerationConfig", "TextStreamer", "TextIteratorStreamer"],
+    "mintformers.pipelines": ["pipeline", "Pipeline"],
+    "mintformers.embeddings": ["SentenceEncoder"],
+}
+_WHERE = {name: module for module, names in _FAMILIES.items() for name in names}
+__all__ = sorted(_WHERE) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'mintformers' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,514 @@
+"""The model base: construction, weight init, checkpoint loading and saving, tying, resizing, pruning.
+
+Module names equal checkpoint keys, so loading is construction plus `load_state_dict`. `from_pretrained` builds
+the model on the meta device (no wasted random init), allocates it in the requested dtype, initialises only what
+the checkpoint lacks, then copies the checkpoint in.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+import torch.utils.checkpoint
+from torch import nn
+
+from .config import ConfigError, PretrainedConfig
+from .hub import CheckpointError, hub_kwargs, resolve_file
+from .loading import find_weight_files, load_state_dict, save_state_dict
+
+__all__ = ["PreTrainedModel", "check_inputs", "resolve_dtype", "LoadingInfo"]
+
+logger = logging.getLogger(__name__)
+
+# Old TF-converted checkpoints name LayerNorm parameters gamma/beta.
+_LEGACY_RENAMES = ((re.compile(r"\.gamma$"), ".weight"), (re.compile(r"\.beta$"), ".bias"))
+
+
+def resolve_dtype(dtype: Any, config: PretrainedConfig | None = None, state: dict | None = None) -> torch.dtype:
+    """None → float32 (the reference's default); "auto" → the config's dtype, else the checkpoint's."""
+    if dtype is None:
+        return torch.float32
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype == "auto":
+        if config is not None and config.dtype:
+            return resolve_dtype(config.dtype)
+        for t in (state or {}).values():
+            if t.is_floating_point():
+                return t.dtype
+        return torch.float32
+    name = str(dtype).replace("torch.", "")
+    value = getattr(torch, name, None)
+    if not isinstance(value, torch.dtype) or not value.is_floating_point:
+        raise ValueError(f"dtype {dtype!r} is not a floating-point torch dtype (e.g. 'float32', 'bfloat16', 'auto').")
+    return value
+
+
+def check_inputs(
+    input_ids: torch.Tensor | None,
+    inputs_embeds: torch.Tensor | None,
+    attention_mask: torch.Tensor | None = None,
+    *,
+    vocab_size: int | None = None,
+    max_positions: int | None = None,
+    past_length: int = 0,
+) -> tuple[int, int]:
+    """Validate the usual inputs with messages that name the problem and the fix; return (batch, seq_len)."""
+    if input_ids is not None and inputs_embeds is not None:
+        raise ValueError("You cannot specify both input_ids and inputs_embeds at the same time; pass one of them.")
+    if input_ids is None and inputs_embeds is None:
+        raise ValueError("You have to specify either input_ids or inputs_embeds.")
+    if input_ids is not None:
+        if not isinstance(input_ids, torch.Tensor):
+            raise TypeError(f"input_ids must be a torch.LongTensor, got {type(input_ids).__name__}; use return_tensors='pt'.")
+        if input_ids.dim() != 2:
+            raise ValueError(
+                f"input_ids must have shape (batch, sequence_length), got {tuple(input_ids.shape)}"
+                + ("; add a batch dimension with input_ids[None]." if input_ids.dim() == 1 else ".")
+            )
+        if input_ids.is_floating_point():
+            raise TypeError(f"input_ids must hold integer token ids, got dtype {input_ids.dtype}.")
+        shape = tuple(input_ids.shape)
+        if vocab_size is not None and input_ids.numel() and not torch.compiler.is_compiling():
+            lo, hi = int(input_ids.min()), int(input_ids.max())
+            if lo < 0 or hi >= vocab_size:
+                bad = hi if hi >= vocab_size else lo
+                raise ValueError(
+                    f"Token id {bad} is out of range for this model's vocabulary (vocab_size={vocab_size}). The "
+                    "tokenizer does not match the model; after tokenizer.add_tokens(...) call "
+                    "model.resize_token_embeddings(len(tokenizer))."
+                )
+    else:
+        if inputs_embeds.dim() != 3:
+            raise ValueError(f"inputs_embeds must have shape (batch, sequence_length, hidden), got {tuple(inputs_embeds.shape)}.")
+        shape = tuple(inputs_embeds.shape[:2])
+    batch, seq_len = shape
+    if max_positions is not None and past_length + seq_len > max_positions:
+        raise ValueError(
+            f"Sequence length {past_length + seq_len} exceeds the model's maximum of {max_positions} positions "
+            f"(max_position_embeddings). Truncate the input, e.g. tokenizer(..., truncation=True, max_length={max_positions})."
+        )
+    if attention_mask is not None:
+        if not isinstance(attention_mask, torch.Tensor):
+            raise TypeError(f"attention_mask must be a torch.Tensor, got {type(attention_mask).__name__}.")
+        key_len = past_length + seq_len
+        ok = (attention_mask.dim() == 2 and tuple(attention_mask.shape) == (batch, key_len)) or (
+            attention_mask.dim() == 3 and tuple(attention_mask.shape) == (batch, seq_len, key_len)
+        )
+        if not ok:
+            raise ValueError(
+                f"attention_mask has shape {tuple(attention_mask.shape)} but the inputs are {shape} "
+                f"(past length {past_length}): expected ({batch}, {key_len}) or ({batch}, {seq_len}, {key_len}). "
+                "Pass the mask the tokenizer returned with these input_ids."
+            )
+    return batch, seq_len
+
+
+class LoadingInfo(dict):
+    """missing_keys / unexpected_keys / mismatched_keys of a from_pretrained call."""
+
+
+class PreTrainedModel(nn.Module):
+    """Base of every model. Families set `config_class`, `base_model_prefix` and `_init_weights`."""
+
+    config_class: ClassVar[type[PretrainedConfig]] = PretrainedConfig
+    base_model_prefix: ClassVar[str] = ""
+    # Keys dropped on save because they alias another saved tensor (the reference's tied weights).
+    _tied_weights_keys: ClassVar[tuple[str, ...]] = ()
+    # Vocabulary-sized parameters besides the embeddings, resized with them (e.g. an LM head bias).
+    _vocab_sized_keys: ClassVar[tuple[str, ...]] = ()
+    # Checkpoint keys that are expected not to match any parameter (regexes), e.g. stray position_ids buffers.
+    _keys_to_ignore_on_load_unexpected: ClassVar[tuple[str, ...]] = (r"(^|\.)position_ids$",)
+    _keys_to_ignore_on_load_missing: ClassVar[tuple[str, ...]] = ()
+    supports_gradient_checkpointing: ClassVar[bool] = True
+
+    def __init__(self, config: PretrainedConfig, *args: Any, **kwargs: Any):
+        super().__init__()
+        if not isinstance(config, self.config_class):
+            raise TypeError(
+                f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(config).__name__}; "
+                f"create it with {self.config_class.__name__}(...) or {type(self).__name__}.from_pretrained(path)."
+            )
+        self.config = config
+
+    # ---- construction -----------------------------------------------------------------------------------------
+    def post_init(self) -> None:
+        """Call at the end of a subclass __init__: prune heads recorded in the config, init weights, tie."""
+        if self.config.pruned_heads and self.base_model is self:
+            self._prune_heads({int(k): list(v) for k, v in self.config.pruned_heads.items()})
+        for module in self.modules():
+            if not getattr(module, "_mf_initialised", False):
+                self._init_weights(module)
+                module._mf_initialised = True
+        self.tie_weights()
+
+    def _init_weights(self, module: nn.Module) -> None:
+        """BERT-style init: normal(0, initializer_range) weights, zero biases, unit norms, zero padding row."""
+        std = getattr(self.config, "initializer_range", 0.02)
+        with torch.no_grad():
+            if isinstance(module, nn.Linear):
+                module.weight.normal_(0.0, std)
+                if module.bias is not None:
+                    module.bias.zero_()
+            elif isinstance(module, nn.Embedding):
+                module.weight.normal_(0.0, std)
+                if module.padding_idx is not None:
+                    module.weight[module.padding_idx].zero_()
+            elif isinstance(module, nn.LayerNorm):
+                if module.weight is not None:
+                    module.weight.fill_(1.0)
+                if module.bias is not None:
+                    module.bias.zero_()
+
+    @property
+    def base_model(self) -> nn.Module:
+        return getattr(self, self.base_model_prefix, self)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(p.dtype for p in self.parameters() if p.is_floating_point())
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @property
+    def name_or_path(self) -> str:
+        return self.config.name_or_path
+
+    def set_attn_implementation(self, impl: str) -> None:
+        self.config.attn_implementation = impl
+
+    # ---- embeddings, tying, resizing --------------------------------------------------------------------------
+    def get_input_embeddings(self) -> nn.Embedding:
+        if self.base_model is not self:
+            return self.base_model.get_input_embeddings()
+        raise NotImplementedError(f"{type(self).__name__} does not define get_input_embeddings().")
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        if self.base_model is not self:
+            return self.base_model.set_input_embeddings(value)
+        raise NotImplementedError(f"{type(self).__name__} does not define set_input_embeddings().")
+
+    def get_output_embeddings(self) -> nn.Linear | None:
+        return None
+
+    def tie_weights(self) -> None:
+        """Share the output projection with the input embeddings when config.tie_word_embeddings."""
+        out = self.get_output_embeddings()
+        if out is not None and self.config.tie_word_embeddings:
+            out.weight = self.get_input_embeddings().weight
+
+    def resize_token_embeddings(
+        self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None, mean_resizing: bool = True
+    ) -> nn.Embedding:
+        """Grow or shrink the vocabulary (e.g. after tokenizer.add_tokens). New rows start at the mean of the old
+        embeddings (mean_resizing, as the reference defaults to) or at the init distribution."""
+        old = self.get_input_embeddings()
+        n = old.num_embeddings if new_num_tokens is None else new_num_tokens
+        if pad_to_multiple_of:
+            n = math.ceil(n / pad_to_multiple_of) * pad_to_multiple_of
+        if n == old.num_embeddings:
+            return old
+        new = nn.Embedding(n, old.embedding_dim, padding_idx=old.padding_idx, device=old.weight.device, dtype=old.weight.dtype)
+        self._copy_rows(old.weight, new.weight, mean_resizing)
+        self.set_input_embeddings(new)
+        out = self.get_output_embeddings()
+        if out is not None and not self.config.tie_word_embeddings:
+            new_out = nn.Linear(out.in_features, n, bias=out.bias is not None, device=out.weight.device, dtype=out.weight.dtype)
+            self._copy_rows(out.weight, new_out.weight, mean_resizing)
+            if out.bias is not None:
+                self._copy_rows(out.bias, new_out.bias, False)
+            self._set_output_embeddings(new_out)
+        self._resize_vocab_params(n)
+        self.config.vocab_size = n
+        self.tie_weights()
+        return self.get_input_embeddings()
+
+    def _set_output_embeddings(self, value: nn.Linear) -> None:
+        raise NotImplementedError(f"{type(self).__name__} cannot replace its output embeddings.")
+
+    def _resize_vocab_params(self, n: int) -> None:
+        """Resize the parameters listed in `_vocab_sized_keys` along their vocabulary axis (0)."""
+        for key in self._vocab_sized_keys:
+            owner_name, _, attr = key.rpartition(".")
+            owner = self.get_submodule(owner_name)
+            old = getattr(owner, attr)
+            new = nn.Parameter(torch.zeros((n,) + tuple(old.shape[1:]), dtype=old.dtype, device=old.device))
+            self._copy_rows(old, new, False)
+            setattr(owner, attr, new)
+
+    def _copy_rows(self, old: torch.Tensor, new: torch.Tensor, mean_resizing: bool) -> None:
+        with torch.no_grad():
+            k = min(old.shape[0], new.shape[0])
+            if new.shape[0] > k:
+                if mean_resizing and old.dim() > 1:
+                    new[k:] = old.float().mean(0).to(new.dtype)
+                elif old.dim() > 1:
+                    new[k:].normal_(0.0, getattr(self.config, "initializer_range", 0.02))
+                else:
+                    new[k:].zero_()
+            new[:k] = old[:k]
+
+    # ---- pruning, checkpointing, counting ---------------------------------------------------------------------
+    def prune_heads(self, heads_to_prune: dict[int, list[int]]) -> None:
+        """Remove attention heads: {layer index: [head indices]}; recorded in config.pruned_heads."""
+        for layer, heads in heads_to_prune.items():
+            merged = set(self.config.pruned_heads.get(layer, [])) | set(heads)
+            self.config.pruned_heads[layer] = sorted(merged)
+        self.base_model._prune_heads(heads_to_prune)
+
+    def _prune_heads(self, heads_to_prune: dict[int, list[int]]) -> None:
+        raise NotImplementedError(f"{type(self).__name__} does not support head pruning.")
+
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None) -> None:
+        """Recompute each layer's activations in backward instead of storing them (memory for compute)."""
+        if not self.supports_gradient_checkpointing:
+            raise ValueError(f"{type(self).__name__} does not support gradient checkpointing.")
+        for module in self.modules():
+            if hasattr(module, "gradient_checkpointing"):
+                module.gradient_checkpointing = True
+
+    def gradient_checkpointing_disable(self) -> None:
+        for module in self.modules():
+            if hasattr(module, "gradient_checkpointing"):
+                module.gradient_checkpointing = False
+
+    @property
+    def is_gradient_checkpointing(self) -> bool:
+        return any(getattr(m, "gradient_checkpointing", False) for m in self.modules())
+
+    def num_parameters(self, only_trainable: bool = False, exclude_embeddings: bool = False) -> int:
+        skip = set()
+        if exclude_embeddings:
+            skip = {id(m.weight) for m in self.modules() if isinstance(m, nn.Embedding)}
+        seen: dict[int, int] = {}
+        for p in self.parameters():
+            if id(p) not in skip and (p.requires_grad or not only_trainable):
+                seen[id(p)] = p.numel()
+        return sum(seen.values())
+
+    def warn_if_padding_and_no_attention_mask(self, input_ids: torch.Tensor | None, attention_mask) -> None:
+        pad = self.config.pad_token_id
+        if attention_mask is None and input_ids is not None and pad is not None and input_ids.numel():
+            if not torch.compiler.is_compiling() and bool((input_ids[:, [0, -1]] == pad).any()):
+                logger.warning(
+                    "input_ids contain padding (pad_token_id=%s) but no attention_mask was given; pass the mask the "
+                    "tokenizer returns or padded positions will be attended to.", pad
+                )
+
+    # ---- loading ----------------------------------------------------------------------------------------------
+    @classmethod
+    def from_pretrained(
+        cls,
+        pretrained_model_name_or_path: str | os.PathLike,
+        *,
+        config: PretrainedConfig | None = None,
+        state_dict: dict[str, torch.Tensor] | None = None,
+        dtype: Any = None,
+        torch_dtype: Any = None,
+        device: Any = None,
+        device_map: Any = None,
+        attn_implementation: str | None = None,
+        output_loading_info: bool = False,
+        ignore_mismatched_sizes: bool = False,
+        **kwargs: Any,
+    ):
+        """Load a checkpoint (local directory or hub id). Keyword arguments accepted by the model's __init__ go
+        there (e.g. add_pooling_layer); all others override config values (e.g. num_labels=3)."""
+        hub = hub_kwargs(kwargs)
+        for ignored in ("low_cpu_mem_usage", "use_safetensors", "trust_remote_code", "_fast_init"):
+            if kwargs.pop(ignored, None) is True and ignored == "trust_remote_code":
+                raise ValueError("mintformers never runs code from a checkpoint; trust_remote_code is not supported.")
+        init_params = set(inspect.signature(cls.__init__).parameters) - {"self", "config", "args", "kwargs"}
+        model_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in init_params}
+        if attn_implementation is not None:
+            kwargs["attn_implementation"] = attn_implementation
+        if config is None:
+            config = cls.config_class.from_pretrained(pretrained_model_name_or_path, **hub, **kwargs)
+        else:
+            config = config.copy()
+            for key, value in kwargs.items():
+                if key == "attn_implementation":
+                    config.attn_implementation = value
+                elif key not in config.field_names() and key != "num_labels":
+                    raise ConfigError(f"Unknown argument {key!r} for {cls.__name__}.from_pretrained.")
+                else:
+                    setattr(config, key, value)
+            config.validate()
+        config.name_or_path = str(pretrained_model_name_or_path)
+
+        if state_dict is None:
+            files = find_weight_files(pretrained_model_name_or_path, **hub)
+            state_dict = load_state_dict(files)
+        target_dtype = resolve_dtype(dtype if dtype is not None else torch_dtype, config, state_dict)
+
+        with torch.device("meta"):
+            model = cls(config, **model_kwargs)
+        model.to_empty(device="cpu")
+        model.to(target_dtype)
+        info = model._load_checkpoint(state_dict, ignore_mismatched_sizes, str(pretrained_model_name_or_path))
+        del state_dict
+        model.config.dtype = str(target_dtype).replace("torch.", "")
+        device = device if device is not None else _device_from_map(device_map)
+        if device is not None:
+            model.to(device)
+        model.eval()
+        return (model, info) if output_loading_info else model
+
+    def _load_checkpoint(self, state: dict[str, torch.Tensor], ignore_mismatched_sizes: bool, source: str) -> LoadingInfo:
+        self.tie_weights()  # moving off the meta device unties parameters: tie before matching keys
+        state = self._map_checkpoint_keys(state)
+        own = self.state_dict(keep_vars=True)
+        ignore_unexpected = [re.compile(p) for p in self._keys_to_ignore_on_load_unexpected]
+        unexpected = sorted(k for k in state if k not in own and not any(p.search(k) for p in ignore_unexpected))
+        mismatched = []
+        for key in [k for k in state if k in own]:
+            if tuple(state[key].shape) != tuple(own[key].shape):
+                if not ignore_mismatched_sizes:
+                    raise CheckpointError(
+                        f"Shape mismatch for {key!r}: checkpoint has {tuple(state[key].shape)}, the model expects "
+                        f"{tuple(own[key].shape)}. The config does not match the checkpoint; to re-initialise such "
+                        "layers (e.g. a classifier with a different num_labels) pass ignore_mismatched_sizes=True."
+                    )
+                mismatched.append((key, tuple(state[key].shape), tuple(own[key].shape)))
+                del state[key]
+        loaded = {k: v for k, v in state.items() if k in own}
+        loaded_ids = {id(own[k]) for k in loaded}
+        missing = [k for k, t in own.items() if k not in loaded and id(t) not in loaded_ids]
+
+        # Initialise what the checkpoint lacks (zeros first, so parameters _init_weights ignores are defined),
+        # then copy the checkpoint over everything else.
+        missing_set = set(missing)
+        with torch.no_grad():
+            for name, module in self.named_modules():
+                prefix = f"{name}." if name else ""
+                local = [n for n, _ in list(module.named_parameters(recurse=False)) + list(module.named_buffers(recurse=False))]
+                if any(prefix + n in missing_set for n in local):
+                    for n in local:
+                        getattr(module, n).zero_()
+                    self._init_weights(module)
+            self.load_state_dict(loaded, strict=False)
+        self.tie_weights()
+
+        ignore_missing = [re.compile(p) for p in self._keys_to_ignore_on_load_missing]
+        missing = [k for k in missing if not any(p.search(k) for p in ignore_missing)]
+        if missing:
+            logger.warning(
+                "Some weights of %s were not in the checkpoint at %s and are newly initialised: %s. "
+                "Train the model on a downstream task before using it for predictions.",
+                type(self).__name__, source, missing,
+            )
+        if unexpected:
+            logger.warning(
+                "Some weights of the checkpoint at %s were not used by %s: %s. This is expected when loading a "
+                "checkpoint of another architecture (e.g. a pretraining head into a classifier).",
+                source, type(self).__name__, unexpected,
+            )
+        if mismatched:
+            logger.warning("Re-initialised because of shape mismatches: %s", mismatched)
+        return LoadingInfo(missing_keys=missing, unexpected_keys=unexpected, mismatched_keys=mismatched, error_msgs=[])
+
+    def _map_checkpoint_keys(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Legacy renames, then add or strip the base-model prefix so heads load base checkpoints and back."""
+        renamed = {}
+        for key, value in state.items():
+            for pattern, repl in _LEGACY_RENAMES:
+                key = pattern.sub(repl, key)
+            renamed[key] = value
+        prefix = self.base_model_prefix
+        if not prefix:
+            return renamed
+        own = set(self.state_dict())
+        is_head = self.base_model is not self
+        has_prefix = any(k.startswith(prefix + ".") for k in renamed)
+        if is_head and not has_prefix:
+            return {(f"{prefix}.{k}" if f"{prefix}.{k}" in own else k): v for k, v in renamed.items()}
+        if not is_head and has_prefix:
+            return {(k[len(prefix) + 1 :] if k.startswith(prefix + ".") else k): v for k, v in renamed.items()}
+        return renamed
+
+    # ---- saving -----------------------------------------------------------------------------------------------
+    def save_pretrained(
+        self,
+        save_directory: str | os.PathLike,
+        *,
+        max_shard_size: int | str = "5GB",
+        safe_serialization: bool = True,
+        state_dict: dict[str, torch.Tensor] | None = None,
+        dtype: Any = None,
+    ) -> None:
+        """Write config.json and the weights (tied weights once, sharded above max_shard_size), atomically."""
+        save_directory = Path(save_directory)
+        if save_directory.is_file():
+            raise CheckpointError(f"{str(save_directory)!r} is a file; save_pretrained needs a directory.")
+        state = self.state_dict() if state_dict is None else state_dict
+        state = _drop_aliases(state, set(self._tied_weights_keys))
+        if dtype is not None:
+            target = resolve_dtype(dtype)
+            state = {k: v.to(target) if v.is_floating_point() else v for k, v in state.items()}
+        config = self.config.copy()
+        config.architectures = [type(self).__name__]
+        floats = [v.dtype for v in state.values() if v.is_floating_point()]
+        if floats:
+            config.dtype = str(floats[0]).replace("torch.", "")
+        save_state_dict(state, save_directory, max_shard_size=max_shard_size, safe_serialization=safe_serialization)
+        config.save_pretrained(save_directory)
+
+    @classmethod
+    def from_config(cls, config: PretrainedConfig, **kwargs: Any):
+        """A randomly initialised model for `config` (keyword arguments go to the model's __init__)."""
+        dtype = kwargs.pop("dtype", kwargs.pop("torch_dtype", None))
+        if "attn_implementation" in kwargs:
+            config.attn_implementation = kwargs.pop("attn_implementation")
+        model = cls(config, **kwargs)
+        return model.to(resolve_dtype(dtype)) if dtype is not None else model
+
+
+def _drop_aliases(state: dict[str, torch.Tensor], tied: set[str]) -> dict[str, torch.Tensor]:
+    """Store each tensor once: drop the reference's tied keys; any other alias is saved as its own copy."""
+    seen: dict[tuple, str] = {}
+    out: dict[str, torch.Tensor] = {}
+    # keys that are not tied aliases claim their storage first
+    for key in sorted(state, key=lambda k: k in tied):
+        t = state[key]
+        ident = (t.device, t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape)) if t.numel() else None
+        if ident is not None and ident in seen:
+            if key in tied:
+                continue
+            t = t.clone()
+        elif ident is not None:
+            seen[ident] = key
+        out[key] = t
+    return {k: out[k] for k in state if k in out}
+
+
+def _device_from_map(device_map: Any) -> Any:
+    if device_map is None:
+        return None
+    if device_map == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if isinstance(device_map, dict):
+        devices = set(device_map.values())
+        if len(devices) != 1:
+            raise ValueError("mintformers places a model on one device; device_map must name a single device.")
+        return devices.pop()
+    return device_map
+
+
+def run_layer(layer: nn.Module, *args: Any, checkpointing: bool = False, **kwargs: Any) -> Any:
+    """Call a layer, recomputing it in backward when gradient checkpointing is active."""
+    if checkpointing:
+        return torch.utils.checkpoint.checkpoint(layer, *args, use_reentrant=False, **kwargs)
+    return layer(*args, **kwargs)
+
+
+def find_file(name_or_path: str | os.PathLike, filename: str, **hub: Any) -> Path | None:
+    return resolve_file(name_or_path, filename, required=False, **hub)

@@ -1,0 +1,205 @@
+"""Model outputs: dataclasses readable by attribute (`out.logits`), key (`out["logits"]`) and index (`out[0]`).
+
+As in the reference, only fields that are set (not None) count as keys, in index order and in `to_tuple()`, so
+`return_dict=False` is simply `output.to_tuple()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from typing import Any
+
+import torch
+
+__all__ = [
+    "ModelOutput",
+    "BaseModelOutput",
+    "BaseModelOutputWithPooling",
+    "BaseModelOutputWithPast",
+    "BaseModelOutputWithPastAndCrossAttentions",
+    "BaseModelOutputWithPoolingAndCrossAttentions",
+    "CausalLMOutputWithPast",
+    "CausalLMOutputWithCrossAttentions",
+    "MaskedLMOutput",
+    "NextSentencePredictorOutput",
+    "PreTrainingOutput",
+    "SequenceClassifierOutput",
+    "SequenceClassifierOutputWithPast",
+    "MultipleChoiceModelOutput",
+    "TokenClassifierOutput",
+    "QuestionAnsweringModelOutput",
+]
+
+Tensor = torch.Tensor
+Tensors = tuple[torch.Tensor, ...]
+
+
+@dataclass
+class ModelOutput:
+    def keys(self) -> list[str]:
+        return [f.name for f in fields(self) if getattr(self, f.name) is not None]
+
+    def values(self) -> list[Any]:
+        return [getattr(self, k) for k in self.keys()]
+
+    def items(self) -> list[tuple[str, Any]]:
+        return [(k, getattr(self, k)) for k in self.keys()]
+
+    def to_tuple(self) -> tuple[Any, ...]:
+        return tuple(self.values())
+
+    def __getitem__(self, key: str | int | slice) -> Any:
+        if isinstance(key, str):
+            if key not in self.keys():
+                raise KeyError(key)
+            return getattr(self, key)
+        return self.to_tuple()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key not in {f.name for f in fields(self)}:
+            raise KeyError(f"{type(self).__name__} has no field {key!r}")
+        setattr(self, key, value)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys()
+
+    def __iter__(self) -> Iterator[str]:
+        # Dict-like, as in the reference: iterating yields the names of the set fields.
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key) if key in self.keys() else default
+
+
+@dataclass
+class BaseModelOutput(ModelOutput):
+    last_hidden_state: Tensor | None = None  # (B, T, H)
+    hidden_states: Tensors | None = None  # embeddings + one per layer, each (B, T, H)
+    attentions: Tensors | None = None  # one per layer, each (B, heads, T, T)
+
+
+@dataclass
+class BaseModelOutputWithPooling(ModelOutput):
+    last_hidden_state: Tensor | None = None
+    pooler_output: Tensor | None = None  # (B, H)
+    hidden_states: Tensors | None = None
+    attentions: Tensors | None = None
+
+
+@dataclass
+class BaseModelOutputWithPast(ModelOutput):
+    last_hidden_state: Tensor | None = None
+    past_key_values: Any = None  # a Cache
+    hidden_states: Tensors | None = None
+    attentions: Tensors | None = None
+
+
+@dataclass
+class BaseModelOutputWithPastAndCrossAttentions(ModelOutput):
+    last_hidden_state: Tensor | None = None
+    past_key_values: Any = None
+    hidden_states: Tensors | None = None
+    attentions: Tensors | None = None
+    cross_attentions: Tensors | None = None
+
+
+@dataclass
+class BaseModelOutputWithPoolingAndCrossAttentions(ModelOutput):
+    last_hidden_state: Tensor | None = None
+    pooler_output: Tensor | None = None
+    hidden_states: Tensors | None = None
+    past_key_values: Any = None
+    attentions: Tensors | None = None
+    cross_attentions: Tensors | None = None
+
+
+@dataclass
+class CausalLMOutputWithPast(ModelOutput):
+    loss: Tensor | None = None
+    logits: Tensor | None = None  # (B, T, V)
+    past_key_values: Any = None
+    hidden_states: Tensors | None = None
+    attentions: Tensors | None = None
+
+
+@dataclass
+class CausalLMOutputWithCrossAttentions(ModelOutput):
+    loss: Tensor | None = None
+    logits: Tensor | None = None
+    past_key_values: Any = None
+    hidden_states: Tensors | None = None
+    attentions: Tensors | None = None
+    cross_attentions: Tensors | None = None
+
+
+@dataclass
+class MaskedLMOutput(ModelOutput):
+    loss: Tensor | None = None
+    logits: Tensor | None = None  # (B, T, V)
+    hidden_states: Tensors | None = None
+    attentions: Tensors | None = None
+
+
+@dataclass
+class NextSentencePredictorOutput(ModelOutput):
+    loss: Tensor | None = None
+    logits: Tensor | None = None  # (B, 2): 0 = B continues A, 1 = B is random
+    hidden_states: Tensors | None = None
+    attentions: Tensors | None = None
+
+
+@dataclass
+class PreTrainingOutput(ModelOutput):
+    """BertForPreTrainingOutput / MobileBertForPreTrainingOutput: loss = MLM loss + NSP loss."""
+
+    loss: Tensor | None = None
+    prediction_logits: Tensor | None = None  # (B, T, V)
+    seq_relationship_logits: Tensor | None = None  # (B, 2)
+    hidden_states: Tensors | None = None
+    attentions: Tensors | None = None
+
+
+@dataclass
+class SequenceClassifierOutput(ModelOutput):
+    loss: Tensor | None = None
+    logits: Tensor | None = None  # (B, num_labels)
+    hidden_states: Tensors | None = None
+    attentions: Tensors | None = None
+
+
+@dataclass
+class SequenceClassifierOutputWithPast(ModelOutput):
+    loss: Tensor | None = None
+    logits: Tensor | None = None
+    past_key_values: Any = None
+    hidden_states: Tensors | None = None
+    attentions: Tensors | None = None
+
+
+@dataclass
+class MultipleChoiceModelOutput(ModelOutput):
+    loss: Tensor | None = None
+    logits: Tensor | None = None  # (B, num_choices)
+    hidden_states: Tensors | None = None
+    attentions: Tensors | None = None
+
+
+@dataclass
+class TokenClassifierOutput(ModelOutput):
+    loss: Tensor | None = None
+    logits: Tensor | None = None  # (B, T, num_labels)
+    hidden_states: Tensors | None = None
+    attentions: Tensors | None = None
+
+
+@dataclass
+class QuestionAnsweringModelOutput(ModelOutput):
+    loss: Tensor | None = None
+    start_logits: Tensor | None = None  # (B, T)
+    end_logits: Tensor | None = None  # (B, T)
+    hidden_states: Tensors | None = None
+    attentions: Tensors | None = None
