@@ -30,7 +30,6 @@ __all__ = [
     "AutoModelForMultipleChoice",
     "AutoModelForNextSentencePrediction",
     "AutoModelForInformationExtraction",
-    "AutoTokenizer",
 ]
 
 # model_type → (module, config class)

@@ -209,10 +209,11 @@ class SelfAttention(nn.Module):
         heads = set(heads) - self.pruned_heads
         if not heads:
             return None
-        keep = torch.ones(self.num_attention_heads, self.attention_head_size, dtype=torch.bool)
+        # index bookkeeping lives on the CPU even while the model is built on the meta device
+        keep = torch.ones(self.num_attention_heads, self.attention_head_size, dtype=torch.bool, device="cpu")
         for head in heads:
             keep[head - sum(1 for p in self.pruned_heads if p < head)] = False  # shift past earlier pruned heads
-        index = torch.arange(keep.numel())[keep.view(-1)]
+        index = torch.arange(keep.numel(), device="cpu")[keep.view(-1)]
         self.query = prune_linear_layer(self.query, index)
         self.key = prune_linear_layer(self.key, index)
         self.value = prune_linear_layer(self.value, index)

@@ -18,10 +18,22 @@ import torch
 from torch import nn
 
 from ..config import ConfigError, PretrainedConfig
-from ..layers.attention import SelfAttention, causal_padding_bias, choose_impl, head_mask_per_layer, padding_bias, prune_linear_layer
+from ..layers.attention import (
+    SelfAttention,
+    causal_padding_bias,
+    choose_impl,
+    head_mask_per_layer,
+    padding_bias,
+    prune_linear_layer,
+)
 from ..layers.blocks import Intermediate, Pooler, PredictionHeadTransform, ResidualOutput, apply_chunked
 from ..layers.cache import EncoderDecoderCache, as_cache
-from ..layers.heads import MultipleChoiceModel, QuestionAnsweringModel, SequenceClassificationModel, TokenClassificationModel
+from ..layers.heads import (
+    MultipleChoiceModel,
+    QuestionAnsweringModel,
+    SequenceClassificationModel,
+    TokenClassificationModel,
+)
 from ..layers.losses import causal_lm_loss, masked_lm_loss
 from ..modeling import PreTrainedModel, check_inputs, run_layer
 from ..outputs import (

@@ -1,0 +1,54 @@
+"""Hub ids resolve through huggingface_hub's cache; offline mode and missing models give clear errors."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+
+from mintformers import BertConfig, BertModel, CheckpointError
+
+from parity import perturb_
+
+
+def fake_hub_cache(cache, repo_id, source_dir, revision="0" * 40):
+    """Lay out `source_dir` the way huggingface_hub caches a downloaded repo."""
+    root = cache / ("models--" + repo_id.replace("/", "--"))
+    snapshot = root / "snapshots" / revision
+    snapshot.mkdir(parents=True)
+    for f in source_dir.iterdir():
+        shutil.copy(f, snapshot / f.name)
+    (root / "refs").mkdir()
+    (root / "refs" / "main").write_text(revision)
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import huggingface_hub.constants as c
+
+    monkeypatch.setattr(c, "HF_HUB_OFFLINE", True)
+
+
+def test_hub_id_loads_from_cache_offline(tmp_path, offline):
+    model = perturb_(BertModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=20))).eval()
+    model.save_pretrained(tmp_path / "src")
+    fake_hub_cache(tmp_path / "cache", "someone/tiny-bert", tmp_path / "src")
+    loaded = BertModel.from_pretrained("someone/tiny-bert", cache_dir=tmp_path / "cache")
+    ids = torch.tensor([[1, 2, 3]])
+    with torch.no_grad():
+        assert torch.equal(loaded(ids).last_hidden_state, model(ids).last_hidden_state)
+
+
+def test_offline_and_not_cached_is_a_clear_error(tmp_path, offline):
+    with pytest.raises(CheckpointError, match="offline mode is on .* not in the local cache"):
+        BertModel.from_pretrained("someone/not-downloaded", cache_dir=tmp_path)
+
+
+def test_not_a_path_nor_a_repo_id(tmp_path):
+    with pytest.raises(CheckpointError, match="neither an existing local directory"):
+        BertModel.from_pretrained("./no/such/dir/here")
+    (tmp_path / "file.bin").write_bytes(b"x")
+    with pytest.raises(CheckpointError, match="is a file, not a checkpoint directory"):
+        BertModel.from_pretrained(tmp_path / "file.bin")
