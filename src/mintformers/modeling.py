@@ -7,6 +7,7 @@ the checkpoint lacks, then copies the checkpoint in.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import math
@@ -145,7 +146,8 @@ class PreTrainedModel(nn.Module):
             self._prune_heads({int(k): list(v) for k, v in self.config.pruned_heads.items()})
         for module in self.modules():
             if not getattr(module, "_mf_initialised", False):
-                self._init_weights(module)
+                if not _all_meta(module):  # meta values are never read; from_pretrained inits what it lacks later
+                    self._init_weights(module)
                 module._mf_initialised = True
         self.tie_weights()
 
@@ -345,14 +347,16 @@ class PreTrainedModel(nn.Module):
             config.validate()
         config.name_or_path = str(pretrained_model_name_or_path)
 
+        from_files = state_dict is None
         if state_dict is None:
             files = find_weight_files(pretrained_model_name_or_path, **hub)
             state_dict = load_state_dict(files)
         target_dtype = resolve_dtype(dtype if dtype is not None else torch_dtype, config, state_dict)
 
-        with torch.device("meta"):
+        with torch.device("meta"), _no_meta_normal():
             model = cls(config, **model_kwargs)
-        model.to_empty(device="cpu")
+        # = model.to_empty(device="cpu"), whose empty_like on meta tensors imports sympy on first use (seconds)
+        model._apply(lambda t: torch.empty(t.shape, dtype=t.dtype, device="cpu"))
         model.to(target_dtype)
         info = model._load_checkpoint(state_dict, ignore_mismatched_sizes, str(pretrained_model_name_or_path))
         del state_dict
@@ -360,6 +364,8 @@ class PreTrainedModel(nn.Module):
         device = device if device is not None else _device_from_map(device_map)
         if device is not None:
             model.to(device)
+        if from_files and hasattr(model, "load_generation_config"):  # generative models: generation_config.json
+            model.load_generation_config(pretrained_model_name_or_path, **hub)
         model.eval()
         return (model, info) if output_loading_info else model
 
@@ -461,6 +467,8 @@ class PreTrainedModel(nn.Module):
             config.dtype = str(floats[0]).replace("torch.", "")
         save_state_dict(state, save_directory, max_shard_size=max_shard_size, safe_serialization=safe_serialization)
         config.save_pretrained(save_directory)
+        if hasattr(self, "save_generation_config"):
+            self.save_generation_config(save_directory)
 
     @classmethod
     def from_config(cls, config: PretrainedConfig, **kwargs: Any):
@@ -470,6 +478,27 @@ class PreTrainedModel(nn.Module):
             config.attn_implementation = kwargs.pop("attn_implementation")
         model = cls(config, **kwargs)
         return model.to(resolve_dtype(dtype)) if dtype is not None else model
+
+
+def _all_meta(module: nn.Module) -> bool:
+    tensors = [*module.parameters(recurse=False), *module.buffers(recurse=False)]
+    return bool(tensors) and all(t.is_meta for t in tensors)
+
+
+@contextlib.contextmanager
+def _no_meta_normal():
+    """Skip nn.init.normal_ (nn.Embedding's own init) on meta tensors: it goes through torch._refs, whose first use
+    imports torch._dynamo — seconds of start-up for values nobody reads. Real tensors are initialised as usual."""
+    original = nn.init.normal_
+
+    def normal_(tensor, *args, **kwargs):
+        return tensor if tensor.is_meta else original(tensor, *args, **kwargs)
+
+    nn.init.normal_ = normal_
+    try:
+        yield
+    finally:
+        nn.init.normal_ = original
 
 
 def _drop_aliases(state: dict[str, torch.Tensor], tied: set[str]) -> dict[str, torch.Tensor]:
