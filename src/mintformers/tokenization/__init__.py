@@ -14,6 +14,7 @@ from .base import (
     TruncationStrategy,
 )
 from .fast import PreTrainedTokenizerFast
+from .sentencepiece import ErnieMTokenizer, ErnieMTokenizerFast
 from .slow import PreTrainedTokenizer
 from .wordpiece import (
     BasicTokenizer,
@@ -34,6 +35,8 @@ __all__ = [
     "BertTokenizer",
     "BertTokenizerFast",
     "CharSpan",
+    "ErnieMTokenizer",
+    "ErnieMTokenizerFast",
     "MPNetTokenizer",
     "MPNetTokenizerFast",
     "MobileBertTokenizer",
