@@ -50,9 +50,16 @@ _FAMILIES = {
     "mintformers.modeling": ["PreTrainedModel"],
     "mintformers.hub": ["CheckpointError"],
     "mintformers.layers.cache": ["Cache", "DynamicCache", "EncoderDecoderCache", "StaticCache"],
-    "mintformers.generation": ["GenerationConfig", "TextStreamer", "TextIteratorStreamer"],
+    "mintformers.generation": [
+        "GenerationConfig", "GenerationMixin", "TextStreamer", "TextIteratorStreamer", "BaseStreamer",
+        "GenerateDecoderOnlyOutput", "GenerateBeamDecoderOnlyOutput", "LogitsProcessor", "LogitsProcessorList",
+        "RepetitionPenaltyLogitsProcessor", "NoRepeatNGramLogitsProcessor", "NoBadWordsLogitsProcessor",
+        "MinLengthLogitsProcessor", "TemperatureLogitsWarper", "TopKLogitsWarper", "TopPLogitsWarper",
+        "MinPLogitsWarper", "TypicalLogitsWarper", "StoppingCriteria", "StoppingCriteriaList", "MaxLengthCriteria",
+        "EosTokenCriteria", "StopStringCriteria",
+    ],
     "mintformers.pipelines": ["pipeline", "Pipeline"],
-    "mintformers.embeddings": ["SentenceEncoder"],
+    "mintformers.embeddings": ["SentenceEncoder", "SentenceTransformer"],
 }
 _WHERE = {name: module for module, names in _FAMILIES.items() for name in names}
 __all__ = sorted(_WHERE) + ["__version__"]

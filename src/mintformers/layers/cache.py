@@ -2,6 +2,8 @@
 
 `DynamicCache` grows by concatenation (simple, any length). `EncoderDecoderCache` pairs a self-attention cache with
 a cross-attention one, whose keys/values are computed once from the encoder states (BERT decoder mode).
+`StaticCache` preallocates fixed-size buffers written in place, so a decode step keeps the same shapes every step
+and can be compiled once (`torch.compile(fullgraph=True)`, CUDA graphs).
 Legacy tuples — per layer `(k, v)` or `(k, v, cross_k, cross_v)`, each (B, heads, T, D) — convert both ways.
 """
 
@@ -12,7 +14,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["Cache", "DynamicCache", "EncoderDecoderCache", "as_cache"]
+__all__ = ["Cache", "DynamicCache", "EncoderDecoderCache", "StaticCache", "as_cache"]
 
 
 class CacheLayer:
@@ -54,10 +56,18 @@ class Cache:
 
 
 class DynamicCache(Cache):
-    """A cache that grows along the sequence axis with every update."""
+    """A cache that grows along the sequence axis with every update.
+
+    From the first append on, a layer's keys/values live in buffers with `spare` free slots along the sequence
+    axis, so a decode step writes its token in place instead of copying the whole cache (torch.cat) every step;
+    `layer.keys` is a view of the filled part. Tensors handed out earlier never change: writes go past their end.
+    """
+
+    spare = 256  # free slots added whenever a buffer is (re)allocated
 
     def __init__(self, *args: Any, **kwargs: Any):  # accepts (and ignores) the reference's `config=` argument
         self.layers = []
+        self._buffers: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # layer index → (keys, values) with room
 
     def _layer(self, layer_idx: int) -> CacheLayer:
         while len(self.layers) <= layer_idx:
@@ -69,9 +79,15 @@ class DynamicCache(Cache):
         layer = self._layer(layer_idx)
         if layer.keys is None:
             layer.keys, layer.values = key_states, value_states
-        else:
-            layer.keys = torch.cat([layer.keys, key_states], dim=-2)
-            layer.values = torch.cat([layer.values, value_states], dim=-2)
+            return layer.keys, layer.values
+        n, t = layer.keys.shape[-2], key_states.shape[-2]
+        room = self._buffers.get(layer_idx)
+        if room is None or not (_fills(layer.keys, room[0], n + t) and _fills(layer.values, room[1], n + t)):
+            room = (_with_room(layer.keys, n + t + self.spare), _with_room(layer.values, n + t + self.spare))
+            self._buffers[layer_idx] = room
+        room[0][..., n : n + t, :].copy_(key_states)
+        room[1][..., n : n + t, :].copy_(value_states)
+        layer.keys, layer.values = room[0][..., : n + t, :], room[1][..., : n + t, :]
         return layer.keys, layer.values
 
     def get_seq_length(self, layer_idx: int = 0) -> int:
@@ -83,20 +99,28 @@ class DynamicCache(Cache):
         """Keep only the first `max_length` positions (negative: drop that many from the end)."""
         if max_length < 0:
             max_length = self.get_seq_length() + max_length
+        self._buffers.clear()  # appends after a crop must not overwrite what earlier views still show
         for layer in self.layers:
             if layer.keys is not None:
                 layer.keys, layer.values = layer.keys[..., :max_length, :], layer.values[..., :max_length, :]
 
     def reorder_cache(self, beam_idx: torch.LongTensor) -> None:
         """Select batch rows (beam search)."""
-        for layer in self.layers:
+        for i, layer in enumerate(self.layers):
             if layer.keys is not None:
                 idx = beam_idx.to(layer.keys.device)
-                layer.keys, layer.values = layer.keys.index_select(0, idx), layer.values.index_select(0, idx)
+                n, room = layer.keys.shape[-2], self._buffers.get(i)
+                if room is not None and _fills(layer.keys, room[0], n) and _fills(layer.values, room[1], n):
+                    room = (room[0].index_select(0, idx), room[1].index_select(0, idx))  # keep the spare slots
+                    self._buffers[i] = room
+                    layer.keys, layer.values = room[0][..., :n, :], room[1][..., :n, :]
+                else:
+                    layer.keys, layer.values = layer.keys.index_select(0, idx), layer.values.index_select(0, idx)
 
     batch_select_indices = reorder_cache
 
     def batch_repeat_interleave(self, repeats: int) -> None:
+        self._buffers.clear()
         for layer in self.layers:
             if layer.keys is not None:
                 layer.keys = layer.keys.repeat_interleave(repeats, dim=0)
@@ -111,6 +135,21 @@ class DynamicCache(Cache):
         for i, (k, v) in enumerate(past or ()):
             cache.update(k, v, i)
         return cache
+
+
+def _fills(view: torch.Tensor, buffer: torch.Tensor, length: int) -> bool:
+    """Whether `view` is the filled front of `buffer` and the buffer holds `length` positions."""
+    return (
+        view.data_ptr() == buffer.data_ptr() and view.stride() == buffer.stride()
+        and view.shape[:-2] == buffer.shape[:-2] and length <= buffer.shape[-2]
+    )
+
+
+def _with_room(x: torch.Tensor, capacity: int) -> torch.Tensor:
+    """A (…, capacity, D) buffer whose first positions hold x (…, T, D)."""
+    buffer = x.new_empty(*x.shape[:-2], capacity, x.shape[-1])
+    buffer[..., : x.shape[-2], :].copy_(x)
+    return buffer
 
 
 class EncoderDecoderCache(Cache):
@@ -166,6 +205,87 @@ class EncoderDecoderCache(Cache):
     def batch_repeat_interleave(self, repeats: int) -> None:
         self.self_attention_cache.batch_repeat_interleave(repeats)
         self.cross_attention_cache.batch_repeat_interleave(repeats)
+
+
+class StaticCache(Cache):
+    """Preallocated (max_batch_size, heads, max_cache_len, head_dim) keys/values per layer, written in place.
+
+    `update(k, v, layer_idx, {"cache_position": pos})` copies the new (B, H, T, D) states into slots `pos` (a (T,)
+    LongTensor) and returns the *whole* buffers: attention runs over all `max_cache_len` slots and the model masks
+    the slots after the current position. A batch smaller than `max_batch_size` uses the first rows.
+    """
+
+    def __init__(
+        self,
+        max_batch_size: int,
+        max_cache_len: int,
+        num_layers: int,
+        num_heads: int,
+        head_dim: int,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str | None = None,
+    ):
+        if min(max_batch_size, max_cache_len, num_layers, num_heads, head_dim) <= 0:
+            raise ValueError(
+                f"StaticCache sizes must be positive, got max_batch_size={max_batch_size}, max_cache_len="
+                f"{max_cache_len}, num_layers={num_layers}, num_heads={num_heads}, head_dim={head_dim}."
+            )
+        self.max_batch_size, self.max_cache_len = max_batch_size, max_cache_len
+        shape = (max_batch_size, num_heads, max_cache_len, head_dim)
+        self.layers = [
+            CacheLayer(torch.zeros(shape, dtype=dtype, device=device), torch.zeros(shape, dtype=dtype, device=device))
+            for _ in range(num_layers)
+        ]
+        # Slots written so far (tracked on layer 0), so get_seq_length() needs no guess from the buffer contents.
+        self._written = torch.zeros(max_cache_len, dtype=torch.bool, device=device)
+        if self._written.device.type != "cpu" and not torch.compiler.is_compiling():
+            # fixed addresses: CUDA graphs (torch.compile mode="reduce-overhead") then neither copy nor re-record the
+            # buffers mutated in place. Skipped on CPU, which has no graphs to capture (and importing dynamo is slow).
+            for layer in self.layers:
+                torch._dynamo.mark_static_address(layer.keys)
+                torch._dynamo.mark_static_address(layer.values)
+
+    def update(self, key_states, value_states, layer_idx, cache_kwargs=None):
+        """Write (B, H, T, D) states at `cache_kwargs["cache_position"]`; return the full (B, H, max_len, D) pair."""
+        position = None if cache_kwargs is None else cache_kwargs.get("cache_position")
+        if position is None:
+            raise ValueError(
+                "StaticCache.update needs the slots to write: pass cache_kwargs={'cache_position': positions} "
+                "(a LongTensor of shape (new_tokens,))."
+            )
+        batch = key_states.shape[0]
+        if batch > self.max_batch_size:
+            raise ValueError(f"Batch size {batch} exceeds the StaticCache's max_batch_size={self.max_batch_size}.")
+        layer = self.layers[layer_idx]
+        keys, values = layer.keys, layer.values
+        if batch != self.max_batch_size:
+            keys, values = keys[:batch], values[:batch]
+        keys.index_copy_(2, position, key_states)
+        values.index_copy_(2, position, value_states)
+        if layer_idx == 0:
+            self._written.index_fill_(0, position, True)
+        return keys, values
+
+    def get_seq_length(self, layer_idx: int = 0) -> int:
+        """Number of slots written (a device→host sync: pass cache_position in a decode loop instead)."""
+        return int(self._written.sum())
+
+    def get_max_cache_shape(self) -> int:
+        return self.max_cache_len
+
+    def reset(self) -> None:
+        """Empty the cache for a new sequence, keeping the buffers (and their addresses)."""
+        for layer in self.layers:
+            layer.keys.zero_()
+            layer.values.zero_()
+        self._written.zero_()
+
+    def reorder_cache(self, beam_idx: torch.LongTensor) -> None:
+        """Select batch rows in place (beam search)."""
+        for layer in self.layers:
+            idx = beam_idx.to(layer.keys.device)
+            layer.keys.copy_(layer.keys.index_select(0, idx))
+            layer.values.copy_(layer.values.index_select(0, idx))
 
 
 def as_cache(past: Any, cls: type[Cache] = DynamicCache) -> Cache | None:

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..config import ConfigError, PretrainedConfig
+from ..generation.utils import GenerationMixin
 from ..layers.attention import (
     SelfAttention,
     causal_padding_bias,
@@ -433,7 +434,7 @@ class BertForPreTraining(_BertWithLMHead):
         return result if return_dict else result.to_tuple()
 
 
-class BertLMHeadModel(_BertWithLMHead):
+class BertLMHeadModel(_BertWithLMHead, GenerationMixin):
     """Causal language model (config.is_decoder=True); labels are shifted inside."""
 
     def __init__(self, config: BertConfig):
