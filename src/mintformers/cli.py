@@ -31,12 +31,11 @@ from typing import Any
 
 __all__ = ["main", "build_parser", "default_model_path", "CLIError", "EXIT_CODES"]
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNAVAILABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_CODES = {
     EXIT_OK: "success",
     EXIT_ERROR: "error (bad input, missing file, unusable model); one line on stderr",
     EXIT_USAGE: "usage error (unknown command or option, missing argument)",
-    EXIT_UNAVAILABLE: "the command needs a part of mintformers that this version does not have",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
 }
 
@@ -650,17 +649,9 @@ def _pipeline(args: argparse.Namespace, **options: Any):
     if not args.model:
         raise CLIError(f"`{args.command}` needs --model: a checkpoint with a {auto_name.removeprefix('AutoModelFor')} head.")
     check_head(args.model, auto_name)
-    try:
-        from .pipelines import pipeline
-    except ImportError:
-        raise CLIError(
-            f"`{args.command}` is not available yet: this version of mintformers has no pipelines module.",
-            EXIT_UNAVAILABLE,
-        ) from None
-    try:
-        return pipeline(task, model=args.model, device=args.device, torch_dtype=_dtype(args), **options)
-    except NotImplementedError as e:
-        raise CLIError(f"`{args.command}` is not available yet: {e}", EXIT_UNAVAILABLE) from None
+    from .pipelines import pipeline
+
+    return pipeline(task, model=args.model, device=args.device, torch_dtype=_dtype(args), **options)
 
 
 def _as_list(result: Any, n: int) -> list[Any]:

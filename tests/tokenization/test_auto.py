@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import shutil
 
@@ -99,14 +98,3 @@ def test_family_without_implementation_yet(tmp_path, bert_dir, monkeypatch):
     with pytest.raises(NotImplementedError, match="FutureTokenizerFast / FutureTokenizer is not available"):
         AutoTokenizer.from_pretrained(directory)
 
-
-def test_ernie_m_is_resolved_lazily(tmp_path, bert_dir):
-    try:
-        implemented = hasattr(importlib.import_module("mintformers.tokenization.sentencepiece"), "ErnieMTokenizer")
-    except ImportError:
-        implemented = False
-    if implemented:
-        pytest.skip("ErnieMTokenizer exists: covered by its own tests")
-    directory = make_dir(tmp_path, bert_dir, config={"model_type": "ernie_m"})
-    with pytest.raises(NotImplementedError, match="ErnieMTokenizer"):
-        AutoTokenizer.from_pretrained(directory)

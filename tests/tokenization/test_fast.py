@@ -84,6 +84,16 @@ def test_save_and_reload_generic(bpe, tmp_path):
     )
 
 
+def test_saved_file_does_not_keep_the_last_calls_settings(bpe, bpe_dir, tmp_path):
+    bpe.add_special_tokens({"pad_token": "<|padding|>"})
+    bpe(["Hello", "world wide"], padding="max_length", truncation=True, max_length=3)
+    bpe.save_pretrained(tmp_path)
+    with open(tmp_path / "tokenizer.json") as saved, open(bpe_dir / "tokenizer.json") as original:
+        saved, original = json.load(saved), json.load(original)
+    assert (saved["truncation"], saved["padding"]) == (original["truncation"], original["padding"])
+    assert len(bpe("Hello world wide", padding="max_length", truncation=True, max_length=3).input_ids) == 3
+
+
 def test_missing_tokenizer_json(tmp_path):
     with pytest.raises(CheckpointError, match="'tokenizer.json' not found"):
         PreTrainedTokenizerFast.from_pretrained(tmp_path)

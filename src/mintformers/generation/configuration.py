@@ -25,7 +25,7 @@ __all__ = ["GenerationConfig", "GENERATION_CONFIG_NAME"]
 
 GENERATION_CONFIG_NAME = "generation_config.json"
 CACHE_IMPLEMENTATIONS = ("dynamic", "static")
-CPU_LINEAR = ("auto", "default")
+CPU_LINEAR = ("auto", "packed", "default")
 # Model-config keys that look like generation settings but mean something else there: `use_cache` in config.json
 # is whether forward() returns a cache (MPT defaults it to False); generation always wants one.
 _NOT_FROM_MODEL_CONFIG = ("use_cache",)
@@ -71,7 +71,9 @@ class GenerationConfig:
     use_cache: bool = True
     cache_implementation: str | None = None  # None/"dynamic": growing cache; "static": preallocated (MPT)
     compile: bool | dict = False  # mintformers: torch.compile the decode step (True, or torch.compile kwargs)
-    cpu_linear: str = "auto"  # mintformers: "auto" runs CPU float32 decode-step matmuls on oneDNN; "default": MKL
+    # mintformers: CPU float32 decode-step matmuls. "auto": oneDNN on the weights in place; "packed": oneDNN on a
+    # cached copy of the weights in its blocked layout (faster, twice the weight memory); "default": PyTorch's (MKL)
+    cpu_linear: str = "auto"
 
     # Outputs.
     return_dict_in_generate: bool = False

@@ -17,6 +17,8 @@ from typing import Any
 
 import torch
 
+from ..tokenization.wordpiece import is_chinese_char
+
 __all__ = ["BaseStreamer", "TextStreamer", "TextIteratorStreamer"]
 
 
@@ -32,20 +34,6 @@ class BaseStreamer:
     def on_error(self, error: BaseException) -> None:
         """generate() raised; by default just close the stream."""
         self.end()
-
-
-def is_cjk(cp: int) -> bool:
-    """CJK ideographs: printed one by one, since CJK text has no spaces between words."""
-    return (
-        0x4E00 <= cp <= 0x9FFF
-        or 0x3400 <= cp <= 0x4DBF
-        or 0x20000 <= cp <= 0x2A6DF
-        or 0x2A700 <= cp <= 0x2B73F
-        or 0x2B740 <= cp <= 0x2B81F
-        or 0x2B820 <= cp <= 0x2CEAF
-        or 0xF900 <= cp <= 0xFAFF
-        or 0x2F800 <= cp <= 0x2FA1F
-    )
 
 
 class TextStreamer(BaseStreamer):
@@ -81,7 +69,7 @@ class TextStreamer(BaseStreamer):
             self.token_cache, self.print_len = [], 0
         elif text.endswith("\ufffd"):  # an unfinished multi-byte character: wait for its other bytes
             printable = ""
-        elif text and is_cjk(ord(text[-1])):
+        elif text and is_chinese_char(ord(text[-1])):  # CJK has no spaces: flush each ideograph
             printable = text[self.print_len :]
             self.print_len += len(printable)
         else:  # up to the last space: the last word may still grow

@@ -51,7 +51,7 @@ from .logits_process import (
     TopPLogitsWarper,
     TypicalLogitsWarper,
 )
-from .onednn import onednn_available, onednn_linear
+from .onednn import OneDNNLinears, onednn_available
 from .stopping_criteria import EosTokenCriteria, MaxLengthCriteria, StoppingCriteriaList, StopStringCriteria
 from .streamers import BaseStreamer
 
@@ -477,10 +477,9 @@ class _Stepper:
             self.cache_positions = torch.arange(max_length, device=device)
         self.forward = _compiled_forward(model, config.compile) if config.compile else model.__call__
         # decode steps (a few rows against every weight) run their CPU float32 matmuls on oneDNN: see onednn.py
-        self.onednn = (
-            config.cpu_linear == "auto" and not config.compile and device.type == "cpu"
-            and model.dtype == torch.float32 and onednn_available()
-        )
+        self.onednn = None
+        if config.cpu_linear != "default" and not config.compile and device.type == "cpu" and onednn_available():
+            self.onednn = OneDNNLinears(model, pack=config.cpu_linear == "packed", rows=rows)
 
     def __call__(self, sequences: torch.LongTensor, length: int) -> Any:
         """Logits for position `length - 1` of `sequences` (rows, ≥ length)."""
@@ -502,8 +501,8 @@ class _Stepper:
             inputs["logits_to_keep"] = 1
         if start == 0:  # the prefill runs eagerly (its shape differs from every decode step's) and with MKL
             out = self.model(**inputs)
-        elif self.onednn:
-            with onednn_linear():
+        elif self.onednn is not None:
+            with self.onednn:
                 out = self.forward(**inputs)
         else:
             out = self.forward(**inputs)

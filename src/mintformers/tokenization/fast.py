@@ -82,6 +82,8 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
             )
         self._tokenizer: Tokenizer = backend
         self._backend_lock = threading.Lock()  # the backend's truncation/padding are set per call
+        # ... so save_pretrained writes the file's own settings, not those of the last call
+        self._file_settings = (backend.truncation, backend.padding)
 
         # tokenizer.json may carry truncation/padding settings: they become this tokenizer's defaults.
         truncation = backend.truncation
@@ -421,6 +423,12 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
             path = os.path.join(
                 save_directory, (f"{filename_prefix}-" if filename_prefix else "") + FULL_TOKENIZER_FILE
             )
-            _atomic_write_text(path, self._tokenizer.to_str(pretty=True))
+            with self._backend_lock:
+                backend = self._tokenizer
+                truncation, padding = self._file_settings
+                backend.no_truncation() if truncation is None else backend.enable_truncation(**truncation)
+                backend.no_padding() if padding is None else backend.enable_padding(**padding)
+                _atomic_write_text(path, backend.to_str(pretty=True))
             written += (path,)
         return written
+
