@@ -52,3 +52,29 @@ def test_not_a_path_nor_a_repo_id(tmp_path):
     (tmp_path / "file.bin").write_bytes(b"x")
     with pytest.raises(CheckpointError, match="is a file, not a checkpoint directory"):
         BertModel.from_pretrained(tmp_path / "file.bin")
+
+
+def test_unreachable_hub_is_asked_once_then_the_cache_only(tmp_path, monkeypatch):
+    import huggingface_hub
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    from mintformers import hub
+
+    calls = []
+
+    def no_network(repo_id, filename, local_files_only=False, **kwargs):
+        calls.append(local_files_only)
+        raise LocalEntryNotFoundError("Connection error, and the file is not in the cache.")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", no_network)
+    monkeypatch.setattr(hub, "_unreachable_since", None)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    assert hub.resolve_file("someone/not-downloaded", "modules.json", required=False, cache_dir=tmp_path) is None
+    with pytest.raises(CheckpointError, match="the Hub is unreachable and it is not in the local cache"):
+        BertModel.from_pretrained("someone/not-downloaded", cache_dir=tmp_path)
+    assert calls == [False, True]  # after one failed connection: the cache only, no more timeouts
+    monkeypatch.setattr(hub, "_unreachable_since", hub._unreachable_since - hub.UNREACHABLE_FOR_S)
+    calls.clear()
+    with pytest.raises(CheckpointError):
+        BertModel.from_pretrained("someone/not-downloaded", cache_dir=tmp_path)
+    assert calls == [False]  # after the grace period the Hub is tried again

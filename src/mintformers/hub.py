@@ -7,11 +7,16 @@ Everything that reads a checkpoint (configs, weights, tokenizers, sentence-trans
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 __all__ = ["CheckpointError", "resolve_file", "is_local", "hub_kwargs"]
 
 HUB_KWARGS = ("revision", "cache_dir", "token", "local_files_only", "force_download", "subfolder")
+# After a failed connection the Hub counts as unreachable for this long: the next files come from the cache only,
+# instead of each waiting out its own timeouts and retries (loading a model asks for up to a dozen files).
+UNREACHABLE_FOR_S = 60.0
+_unreachable_since: float | None = None
 
 
 class CheckpointError(OSError):
@@ -79,6 +84,8 @@ def _hub_file(repo_id, filename, required, revision, cache_dir, token, local_fil
         RevisionNotFoundError,
     )
 
+    global _unreachable_since
+    recently_unreachable = _unreachable_since is not None and time.monotonic() - _unreachable_since < UNREACHABLE_FOR_S
     try:
         return Path(
             hf_hub_download(
@@ -88,7 +95,7 @@ def _hub_file(repo_id, filename, required, revision, cache_dir, token, local_fil
                 revision=revision,
                 cache_dir=cache_dir,
                 token=token,
-                local_files_only=local_files_only,
+                local_files_only=local_files_only or recently_unreachable,
                 force_download=force_download,
                 library_name="mintformers",
             )
@@ -96,6 +103,8 @@ def _hub_file(repo_id, filename, required, revision, cache_dir, token, local_fil
     except LocalEntryNotFoundError as e:
         # Either offline (HF_HUB_OFFLINE / local_files_only / no network) and not cached, or absent from the cache.
         offline = local_files_only or os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on")
+        if not offline and not recently_unreachable:
+            _unreachable_since = time.monotonic()
         if not required and not offline:
             return None
         if not required and _cached_repo_exists(repo_id, cache_dir):
