@@ -5,8 +5,8 @@ other processes hits all alike), median and best of the rounds:
 
   reference              transformers AutoTokenizer + AutoModel + mean pooling, batch by batch in input order, as
                          the model cards show (max_length = the model's max_seq_length, so outputs are comparable)
-  sentence-transformers  SentenceTransformer(path).encode(sentences, batch_size=32) (the faster peer; optional:
-                         `pip install -e ".[bench]"`)
+  sentence-transformers  SentenceTransformer(path).encode(sentences, batch_size=32) (the faster peer; in the
+                         test extra)
   mintformers            SentenceEncoder.from_pretrained(path).encode(sentences, batch_size=32)
 
 Prints sentences/s (wall clock), the CPU seconds each run used (all threads; with --threads 1 the steadiest

@@ -1,5 +1,5 @@
 """Sentence embeddings equal the reference's: transformers + manual mean pooling (as the model cards show) and
-sentence-transformers' `encode` (when installed: `pip install -e ".[bench]"`), on the real all-MiniLM-L6-v2 and
+sentence-transformers' `encode` (in the test extra), on the real all-MiniLM-L6-v2 and
 all-mpnet-base-v2 and on tiny sentence-transformers folders covering every pooling mode, both pooling-config
 schemas, Dense + Normalize, prompts and lower-casing. Also similarity, semantic search and quantization.
 """
@@ -42,7 +42,7 @@ def sentence_transformers_or_skip():
     try:
         import sentence_transformers
     except ImportError:
-        pytest.skip("sentence-transformers is not installed (optional oracle: pip install -e '.[bench]')")
+        pytest.skip("sentence-transformers is not installed (the oracle here: pip install -e '.[test]')")
     return sentence_transformers
 
 

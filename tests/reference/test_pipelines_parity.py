@@ -166,9 +166,11 @@ def test_feature_extraction(checkpoint, pipes, inputs, options):
     compare(pipes("feature-extraction", checkpoint("BertModel")), inputs, **options)
 
 
-def test_feature_extraction_real_minilm(minilm_dir):
-    ref = transformers.pipeline("feature-extraction", model=str(minilm_dir), device="cpu")
-    ours = mintformers.pipeline("feature-extraction", model=minilm_dir, device="cpu")
+@pytest.mark.parametrize("name", ["minilm_dir", "mpnet_dir"])
+def test_feature_extraction_real_checkpoints(request, name):
+    directory = request.getfixturevalue(name)
+    ref = transformers.pipeline("feature-extraction", model=str(directory), device="cpu")
+    ours = mintformers.pipeline("feature-extraction", model=directory, device="cpu")
     texts = ["A man is eating food.", "A man is eating a piece of bread.", "Ünïcödé, 中文 and emoji 🙂 go through too."]
     assert_same(ref(texts), ours(texts))
     assert_same(ref(texts[0], return_tensors=True), ours(texts[0], return_tensors=True))
