@@ -121,6 +121,7 @@ class PreTrainedModel(nn.Module):
 
     config_class: ClassVar[type[PretrainedConfig]] = PretrainedConfig
     base_model_prefix: ClassVar[str] = ""
+    input_embeddings_name: ClassVar[str] = "embeddings.word_embeddings"  # the token table, within the base model
     # Keys dropped on save because they alias another saved tensor (the reference's tied weights).
     _tied_weights_keys: ClassVar[tuple[str, ...]] = ()
     # Vocabulary-sized parameters besides the embeddings, resized with them (e.g. an LM head bias).
@@ -189,15 +190,17 @@ class PreTrainedModel(nn.Module):
         self.config.attn_implementation = impl
 
     # ---- embeddings, tying, resizing --------------------------------------------------------------------------
+    def _input_embeddings_owner(self) -> tuple[nn.Module, str]:
+        owner, _, name = self.base_model.input_embeddings_name.rpartition(".")
+        return self.base_model.get_submodule(owner), name
+
     def get_input_embeddings(self) -> nn.Embedding:
-        if self.base_model is not self:
-            return self.base_model.get_input_embeddings()
-        raise NotImplementedError(f"{type(self).__name__} does not define get_input_embeddings().")
+        owner, name = self._input_embeddings_owner()
+        return getattr(owner, name)
 
     def set_input_embeddings(self, value: nn.Embedding) -> None:
-        if self.base_model is not self:
-            return self.base_model.set_input_embeddings(value)
-        raise NotImplementedError(f"{type(self).__name__} does not define set_input_embeddings().")
+        owner, name = self._input_embeddings_owner()
+        setattr(owner, name, value)
 
     def get_output_embeddings(self) -> nn.Linear | None:
         return None

@@ -34,6 +34,9 @@ __all__ = [
     "QuestionAnsweringModel",
     "MultipleChoiceModel",
     "classifier_dropout",
+    "MLMHead",
+    "NSPHead",
+    "PreTrainingHeads",
 ]
 
 
@@ -183,3 +186,40 @@ class MultipleChoiceModel(TaskModel):
         loss = None if labels is None else nn.functional.cross_entropy(logits, labels.to(logits.device))
         out = MultipleChoiceModelOutput(loss, logits, outputs.hidden_states, outputs.attentions)
         return self._finish(out, return_dict)
+
+
+# ---- the `cls` containers of BERT-style pre-training heads (checkpoint keys cls.predictions.*, cls.seq_relationship.*)
+
+
+class MLMHead(nn.Module):
+    """`cls` of a masked / causal LM: the family's prediction head under `predictions`."""
+
+    def __init__(self, predictions: nn.Module):
+        super().__init__()
+        self.predictions = predictions
+
+    def forward(self, sequence_output: torch.Tensor) -> torch.Tensor:
+        return self.predictions(sequence_output)  # (B, T, V)
+
+
+class NSPHead(nn.Module):
+    """`cls` of a next-sentence model: is B the sentence that follows A? (2 logits from the pooled output)."""
+
+    def __init__(self, hidden_size: int):
+        super().__init__()
+        self.seq_relationship = nn.Linear(hidden_size, 2)
+
+    def forward(self, pooled_output: torch.Tensor) -> torch.Tensor:
+        return self.seq_relationship(pooled_output)  # (B, 2)
+
+
+class PreTrainingHeads(nn.Module):
+    """`cls` of a pre-training model: both of the above."""
+
+    def __init__(self, predictions: nn.Module, hidden_size: int):
+        super().__init__()
+        self.predictions = predictions
+        self.seq_relationship = nn.Linear(hidden_size, 2)
+
+    def forward(self, sequence_output: torch.Tensor, pooled_output: torch.Tensor):
+        return self.predictions(sequence_output), self.seq_relationship(pooled_output)

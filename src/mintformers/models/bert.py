@@ -30,7 +30,10 @@ from ..layers.attention import (
 from ..layers.blocks import Intermediate, Pooler, PredictionHeadTransform, ResidualOutput, apply_chunked
 from ..layers.cache import EncoderDecoderCache, as_cache
 from ..layers.heads import (
+    MLMHead,
     MultipleChoiceModel,
+    NSPHead,
+    PreTrainingHeads,
     QuestionAnsweringModel,
     SequenceClassificationModel,
     TokenClassificationModel,
@@ -260,12 +263,6 @@ class BertModel(BertPreTrainedModel):
         self.pooler = Pooler(config.hidden_size) if add_pooling_layer else None
         self.post_init()
 
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.embeddings.word_embeddings
-
-    def set_input_embeddings(self, value: nn.Embedding) -> None:
-        self.embeddings.word_embeddings = value
-
     def _prune_heads(self, heads_to_prune: dict[int, list[int]]) -> None:
         for layer, heads in heads_to_prune.items():
             self.encoder.layer[layer].attention.prune_heads(heads)
@@ -357,32 +354,10 @@ class BertLMPredictionHead(nn.Module):
         return self.decoder(self.transform(hidden_states)) + self.bias  # (B, T, V)
 
 
-class BertOnlyMLMHead(nn.Module):
-    def __init__(self, config: BertConfig):
-        super().__init__()
-        self.predictions = BertLMPredictionHead(config)
-
-    def forward(self, sequence_output: torch.Tensor) -> torch.Tensor:
-        return self.predictions(sequence_output)
 
 
-class BertOnlyNSPHead(nn.Module):
-    def __init__(self, config: BertConfig):
-        super().__init__()
-        self.seq_relationship = nn.Linear(config.hidden_size, 2)
-
-    def forward(self, pooled_output: torch.Tensor) -> torch.Tensor:
-        return self.seq_relationship(pooled_output)
 
 
-class BertPreTrainingHeads(nn.Module):
-    def __init__(self, config: BertConfig):
-        super().__init__()
-        self.predictions = BertLMPredictionHead(config)
-        self.seq_relationship = nn.Linear(config.hidden_size, 2)
-
-    def forward(self, sequence_output, pooled_output):
-        return self.predictions(sequence_output), self.seq_relationship(pooled_output)
 
 
 class _BertWithLMHead(BertPreTrainedModel):
@@ -404,7 +379,7 @@ class BertForPreTraining(_BertWithLMHead):
     def __init__(self, config: BertConfig):
         super().__init__(config)
         self.bert = BertModel(config)
-        self.cls = BertPreTrainingHeads(config)
+        self.cls = PreTrainingHeads(BertLMPredictionHead(config), config.hidden_size)
         self.post_init()
 
     def forward(
@@ -442,7 +417,7 @@ class BertLMHeadModel(_BertWithLMHead, GenerationMixin):
         if not config.is_decoder:
             warnings.warn("BertLMHeadModel is meant to be used with is_decoder=True (causal attention).", stacklevel=2)
         self.bert = BertModel(config, add_pooling_layer=False)
-        self.cls = BertOnlyMLMHead(config)
+        self.cls = MLMHead(BertLMPredictionHead(config))
         self.post_init()
 
     def forward(
@@ -489,7 +464,7 @@ class BertForMaskedLM(_BertWithLMHead):
         if config.is_decoder:
             warnings.warn("BertForMaskedLM wants is_decoder=False (bidirectional attention).", stacklevel=2)
         self.bert = BertModel(config, add_pooling_layer=False)
-        self.cls = BertOnlyMLMHead(config)
+        self.cls = MLMHead(BertLMPredictionHead(config))
         self.post_init()
 
     def forward(
@@ -525,7 +500,7 @@ class BertForNextSentencePrediction(BertPreTrainedModel):
     def __init__(self, config: BertConfig):
         super().__init__(config)
         self.bert = BertModel(config)
-        self.cls = BertOnlyNSPHead(config)
+        self.cls = NSPHead(config.hidden_size)
         self.post_init()
 
     def forward(

@@ -40,7 +40,10 @@ from ..layers.attention import (
 )
 from ..layers.blocks import Intermediate, PredictionHeadTransform
 from ..layers.heads import (
+    MLMHead,
     MultipleChoiceModel,
+    NSPHead,
+    PreTrainingHeads,
     QuestionAnsweringModel,
     SequenceClassificationModel,
     TaskModel,
@@ -429,12 +432,6 @@ class MobileBertModel(MobileBertPreTrainedModel):
         self.pooler = MobileBertPooler(config) if add_pooling_layer else None
         self.post_init()
 
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.embeddings.word_embeddings
-
-    def set_input_embeddings(self, value: nn.Embedding) -> None:
-        self.embeddings.word_embeddings = value
-
     def _prune_heads(self, heads_to_prune: dict[int, list[int]]) -> None:
         for layer, heads in heads_to_prune.items():
             self.encoder.layer[layer].attention.prune_heads(heads)
@@ -514,32 +511,10 @@ class MobileBertLMPredictionHead(nn.Module):
         return logits.add_(torch.matmul(h[..., e:], self.dense.weight))  # (B, T, V)
 
 
-class MobileBertOnlyMLMHead(nn.Module):
-    def __init__(self, config: MobileBertConfig):
-        super().__init__()
-        self.predictions = MobileBertLMPredictionHead(config)
-
-    def forward(self, sequence_output: torch.Tensor) -> torch.Tensor:
-        return self.predictions(sequence_output)
 
 
-class MobileBertOnlyNSPHead(nn.Module):
-    def __init__(self, config: MobileBertConfig):
-        super().__init__()
-        self.seq_relationship = nn.Linear(config.hidden_size, 2)
-
-    def forward(self, pooled_output: torch.Tensor) -> torch.Tensor:
-        return self.seq_relationship(pooled_output)
 
 
-class MobileBertPreTrainingHeads(nn.Module):
-    def __init__(self, config: MobileBertConfig):
-        super().__init__()
-        self.predictions = MobileBertLMPredictionHead(config)
-        self.seq_relationship = nn.Linear(config.hidden_size, 2)
-
-    def forward(self, sequence_output, pooled_output):
-        return self.predictions(sequence_output), self.seq_relationship(pooled_output)
 
 
 class _MobileBertWithLMHead(MobileBertPreTrainedModel):
@@ -580,7 +555,7 @@ class MobileBertForPreTraining(TaskModel, _MobileBertWithLMHead):
     def __init__(self, config: MobileBertConfig):
         super().__init__(config)
         self._build_base(config)
-        self.cls = MobileBertPreTrainingHeads(config)
+        self.cls = PreTrainingHeads(MobileBertLMPredictionHead(config), config.hidden_size)
         self.post_init()
 
     def forward(self, *args: Any, labels: torch.Tensor | None = None, next_sentence_label=None, **kwargs: Any):
@@ -601,7 +576,7 @@ class MobileBertForMaskedLM(TaskModel, _MobileBertWithLMHead):
     def __init__(self, config: MobileBertConfig):
         super().__init__(config)
         self._build_base(config)
-        self.cls = MobileBertOnlyMLMHead(config)
+        self.cls = MLMHead(MobileBertLMPredictionHead(config))
         self.post_init()
 
     def forward(self, *args: Any, labels: torch.Tensor | None = None, **kwargs: Any):
@@ -622,7 +597,7 @@ class MobileBertForNextSentencePrediction(TaskModel, MobileBertPreTrainedModel):
     def __init__(self, config: MobileBertConfig):
         super().__init__(config)
         self._build_base(config)
-        self.cls = MobileBertOnlyNSPHead(config)
+        self.cls = NSPHead(config.hidden_size)
         self.post_init()
 
     def forward(self, *args: Any, labels: torch.Tensor | None = None, **kwargs: Any):

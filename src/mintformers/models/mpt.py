@@ -302,6 +302,7 @@ class MptBlock(nn.Module):
 class MptPreTrainedModel(PreTrainedModel):
     config_class = MptConfig
     base_model_prefix = "transformer"
+    input_embeddings_name = "wte"
 
     def _init_weights(self, module: nn.Module) -> None:
         super()._init_weights(module)  # normal(0, initializer_range) linears/embeddings, unit LayerNorms
@@ -336,12 +337,6 @@ class MptModel(MptPreTrainedModel):
         self._slopes: dict[torch.device, torch.Tensor] = {}
         self._alibi_rows: dict[tuple, torch.Tensor] = {}
         self.post_init()
-
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.wte
-
-    def set_input_embeddings(self, value: nn.Embedding) -> None:
-        self.wte = value
 
     def _follow_checkpoint(self, state: dict[str, torch.Tensor]) -> None:
         """Drop or reshape weight-carrying options that the checkpoint was written without (module docstring)."""
