@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import torch
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
+from byte_bpe import EOS, train_byte_bpe
 from mintformers import BertConfig, BertLMHeadModel, MptConfig, MptForCausalLM
 
 from parity import perturb_
@@ -21,15 +21,8 @@ class ByteTokenizer:
     """Byte-level BPE (like MPT's GPT-NeoX tokenizer): ids ↔ text through `tokenizers`; only what generation uses."""
 
     def __init__(self):
-        backend = Tokenizer(models.BPE())
-        backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-        backend.decoder = decoders.ByteLevel()
-        trainer = trainers.BpeTrainer(
-            vocab_size=300, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), special_tokens=["<|endoftext|>"]
-        )
-        backend.train_from_iterator(CORPUS, trainer)
-        self.backend = backend
-        self.eos_token_id = backend.token_to_id("<|endoftext|>")
+        self.backend = train_byte_bpe(CORPUS, 300, special_tokens=(EOS,))
+        self.eos_token_id = self.backend.token_to_id(EOS)
 
     def __len__(self) -> int:
         return self.backend.get_vocab_size()

@@ -13,11 +13,11 @@ import pytest
 import torch
 
 pytest.importorskip("transformers")
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers  # noqa: E402
 from transformers import AutoTokenizer as RefAutoTokenizer  # noqa: E402
 from transformers import GPTNeoXTokenizerFast as RefGPTNeoXTokenizerFast  # noqa: E402
 from transformers import PreTrainedTokenizerFast as RefPreTrainedTokenizerFast  # noqa: E402
 
+from byte_bpe import EOS, write_neox_tokenizer  # noqa: E402
 from mintformers.tokenization import AutoTokenizer, PreTrainedTokenizerFast  # noqa: E402
 
 TRAIN = [
@@ -35,32 +35,11 @@ TEXTS = [
     "tabs\tand\nnewlines   and   spaces",
     "unseen wordpieces: Zyxqv ÆØÅ",
 ]
-EOS = "<|endoftext|>"
 
 
 @pytest.fixture(scope="module")
 def bpe_dir(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("neox")
-    tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    tokenizer.post_processor = processors.ByteLevel(trim_offsets=True)
-    trainer = trainers.BpeTrainer(
-        vocab_size=350, special_tokens=[EOS, "<|padding|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-    )
-    tokenizer.train_from_iterator(TRAIN, trainer)
-    tokenizer.save(str(directory / "tokenizer.json"))
-    config = {
-        "tokenizer_class": "GPTNeoXTokenizer",
-        "bos_token": EOS,
-        "eos_token": EOS,
-        "unk_token": EOS,
-        "model_max_length": 2048,
-        "clean_up_tokenization_spaces": True,
-        "add_prefix_space": False,
-    }
-    (directory / "tokenizer_config.json").write_text(json.dumps(config))
-    return directory
+    return write_neox_tokenizer(tmp_path_factory.mktemp("neox"), TRAIN, 350, add_prefix_space=False)
 
 
 def same(ours, ref, **kwargs):

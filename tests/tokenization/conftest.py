@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import string
 
 import pytest
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+
+from byte_bpe import write_neox_tokenizer
 
 BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 MPNET_SPECIALS = ["<s>", "<pad>", "</s>", "<unk>"]
@@ -63,25 +63,4 @@ def mpnet_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def bpe_dir(tmp_path_factory):
     """A GPT-NeoX-style byte-level BPE tokenizer.json trained here, with an MPT-like tokenizer_config.json."""
-    directory = tmp_path_factory.mktemp("bpe")
-    tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    tokenizer.post_processor = processors.ByteLevel(trim_offsets=True)
-    trainer = trainers.BpeTrainer(
-        vocab_size=400,
-        special_tokens=["<|endoftext|>", "<|padding|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    tokenizer.train_from_iterator(BPE_CORPUS, trainer)
-    tokenizer.save(str(directory / "tokenizer.json"))
-    config = {
-        "tokenizer_class": "GPTNeoXTokenizer",
-        "bos_token": "<|endoftext|>",
-        "eos_token": "<|endoftext|>",
-        "unk_token": "<|endoftext|>",
-        "model_max_length": 2048,
-        "clean_up_tokenization_spaces": True,
-    }
-    (directory / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
-    return directory
+    return write_neox_tokenizer(tmp_path_factory.mktemp("bpe"), BPE_CORPUS, 400)

@@ -25,6 +25,7 @@ __all__ = [
     "head_mask_per_layer",
     "SelfAttention",
     "prune_linear_layer",
+    "kept_head_features",
 ]
 
 
@@ -136,6 +137,16 @@ def prune_linear_layer(layer: nn.Linear, index: torch.Tensor, dim: int = 0) -> n
     return new
 
 
+def kept_head_features(num_heads: int, head_size: int, pruned: set[int], heads: set[int]) -> torch.Tensor:
+    """Indices of the projection features (num_heads · head_size of them now) that remain when `heads` are removed,
+    heads counted in the original model, of which `pruned` are gone already. On the CPU: pruning also runs while
+    from_pretrained builds the model on the meta device."""
+    keep = torch.ones(num_heads, head_size, dtype=torch.bool, device="cpu")
+    for head in heads:
+        keep[head - sum(1 for p in pruned if p < head)] = False  # shift past earlier pruned heads
+    return torch.arange(keep.numel(), device="cpu")[keep.view(-1)]
+
+
 class SelfAttention(nn.Module):
     """`query`/`key`/`value` projections (the BERT-style checkpoint names) around `attend`.
 
@@ -209,11 +220,7 @@ class SelfAttention(nn.Module):
         heads = set(heads) - self.pruned_heads
         if not heads:
             return None
-        # index bookkeeping lives on the CPU even while the model is built on the meta device
-        keep = torch.ones(self.num_attention_heads, self.attention_head_size, dtype=torch.bool, device="cpu")
-        for head in heads:
-            keep[head - sum(1 for p in self.pruned_heads if p < head)] = False  # shift past earlier pruned heads
-        index = torch.arange(keep.numel(), device="cpu")[keep.view(-1)]
+        index = kept_head_features(self.num_attention_heads, self.attention_head_size, self.pruned_heads, heads)
         self.query = prune_linear_layer(self.query, index)
         self.key = prune_linear_layer(self.key, index)
         self.value = prune_linear_layer(self.value, index)

@@ -36,6 +36,7 @@ from ..layers.attention import (
     attend,
     choose_impl,
     head_mask_per_layer,
+    kept_head_features,
     merge_heads,
     padding_bias,
     prune_linear_layer,
@@ -184,11 +185,7 @@ class ErnieMAttention(nn.Module):
         heads = set(heads) - self.pruned_heads
         if not heads:
             return
-        # explicit CPU: from_pretrained builds (and so prunes) under a meta-device context
-        keep = torch.ones(attn.num_attention_heads, attn.attention_head_size, dtype=torch.bool, device="cpu")
-        for head in heads:
-            keep[head - sum(1 for p in self.pruned_heads if p < head)] = False  # shift past earlier pruned heads
-        index = torch.arange(keep.numel(), device="cpu")[keep.view(-1)]
+        index = kept_head_features(attn.num_attention_heads, attn.attention_head_size, self.pruned_heads, heads)
         attn.q_proj = prune_linear_layer(attn.q_proj, index)
         attn.k_proj = prune_linear_layer(attn.k_proj, index)
         attn.v_proj = prune_linear_layer(attn.v_proj, index)
