@@ -404,7 +404,7 @@ HUB_STAND_INS = {
     "dslim/bert-base-NER": "ner",
     "deepset/bert-base-cased-squad2": "qa",
     "mosaicml/mpt-7b": "gen",
-    "PaddlePaddle/uie-m-base": "ie",
+    "path/to/uie-m": "ie",
 }
 
 
