@@ -405,6 +405,7 @@ HUB_STAND_INS = {
     "deepset/bert-base-cased-squad2": "qa",
     "mosaicml/mpt-7b": "gen",
     "path/to/uie-m": "ie",
+    "google/mobilebert-uncased": "cls",
 }
 
 

@@ -24,7 +24,7 @@ from .config import ConfigError, PretrainedConfig
 from .hub import CheckpointError, hub_kwargs, resolve_file
 from .loading import find_weight_files, load_state_dict, save_state_dict
 
-__all__ = ["PreTrainedModel", "check_inputs", "resolve_dtype", "LoadingInfo"]
+__all__ = ["PreTrainedModel", "check_inputs", "check_table_ids", "resolve_dtype", "LoadingInfo"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,15 @@ def resolve_dtype(dtype: Any, config: PretrainedConfig | None = None, state: dic
     if not isinstance(value, torch.dtype) or not value.is_floating_point:
         raise ValueError(f"dtype {dtype!r} is not a floating-point torch dtype (e.g. 'float32', 'bfloat16', 'auto').")
     return value
+
+
+def check_table_ids(ids: torch.Tensor, table: nn.Embedding, name: str, field: str) -> None:
+    """`ids` index `table` (config.`field` rows): a clear error instead of an index error deep inside. Skipped
+    while torch.compile / torch.export trace, as the check reads the data."""
+    if ids.numel() and not torch.compiler.is_compiling():
+        top = int(ids.max())
+        if top >= table.num_embeddings:
+            raise ValueError(f"{name} contain {top} but the model has only {field}={table.num_embeddings} rows for them.")
 
 
 def check_inputs(

@@ -6,6 +6,7 @@ As in the reference, only fields that are set (not None) count as keys, in index
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Any
@@ -37,6 +38,15 @@ Tensors = tuple[torch.Tensor, ...]
 
 @dataclass
 class ModelOutput:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every output class is a pytree node (its set fields are the children), so torch.export, torch.compile
+        and torch.utils._pytree see through it to the tensors."""
+        super().__init_subclass__(**kwargs)
+        torch.utils._pytree.register_pytree_node(
+            cls, _flatten_output, functools.partial(_unflatten_output, cls),
+            serialized_type_name=f"{cls.__module__}.{cls.__qualname__}",
+        )
+
     def keys(self) -> list[str]:
         return [f.name for f in fields(self) if getattr(self, f.name) is not None]
 
@@ -73,6 +83,14 @@ class ModelOutput:
 
     def get(self, key: str, default: Any = None) -> Any:
         return getattr(self, key) if key in self.keys() else default
+
+
+def _flatten_output(output: ModelOutput) -> tuple[list[Any], list[str]]:
+    return output.values(), output.keys()
+
+
+def _unflatten_output(cls: type[ModelOutput], values: Any, keys: list[str]) -> ModelOutput:
+    return cls(**dict(zip(keys, values)))
 
 
 @dataclass

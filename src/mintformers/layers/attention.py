@@ -20,6 +20,7 @@ __all__ = [
     "split_heads",
     "merge_heads",
     "padding_bias",
+    "drop_full_mask",
     "mask_to_bias",
     "causal_padding_bias",
     "head_mask_per_layer",
@@ -81,6 +82,15 @@ def attend(
 def mask_to_bias(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """A 1/0 (or bool) keep-mask → additive bias: 0 where kept, finfo(dtype).min where masked."""
     return (1.0 - mask.to(dtype)) * torch.finfo(dtype).min
+
+
+def drop_full_mask(attention_mask: torch.Tensor | None, impl: str) -> torch.Tensor | None:
+    """An all-ones mask hides nothing: SDPA then runs without a bias (no (B, heads, Tq, Tk) sum). Kept while
+    torch.compile / torch.export trace, where the check would depend on the data."""
+    if attention_mask is not None and impl == "sdpa" and not torch.compiler.is_compiling():
+        if bool(attention_mask.all()):
+            return None
+    return attention_mask
 
 
 def padding_bias(attention_mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:

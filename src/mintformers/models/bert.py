@@ -23,6 +23,7 @@ from ..layers.attention import (
     SelfAttention,
     causal_padding_bias,
     choose_impl,
+    drop_full_mask,
     head_mask_per_layer,
     padding_bias,
     prune_linear_layer,
@@ -39,7 +40,7 @@ from ..layers.heads import (
     TokenClassificationModel,
 )
 from ..layers.losses import causal_lm_loss, masked_lm_loss
-from ..modeling import PreTrainedModel, check_inputs, run_layer
+from ..modeling import PreTrainedModel, check_inputs, check_table_ids, run_layer
 from ..outputs import (
     BaseModelOutputWithPoolingAndCrossAttentions,
     CausalLMOutputWithCrossAttentions,
@@ -116,11 +117,8 @@ class BertEmbeddings(nn.Module):
         b, t = embeds.shape[:2]
         if token_type_ids is None:
             token_type_ids = torch.zeros((b, t), dtype=torch.long, device=embeds.device)
-        elif token_type_ids.numel() and int(token_type_ids.max()) >= self.token_type_embeddings.num_embeddings:
-            raise ValueError(
-                f"token_type_ids contain {int(token_type_ids.max())} but the model has only "
-                f"type_vocab_size={self.token_type_embeddings.num_embeddings} segments."
-            )
+        else:
+            check_table_ids(token_type_ids, self.token_type_embeddings, "token_type_ids", "type_vocab_size")
         embeds = embeds + self.token_type_embeddings(token_type_ids)
         if self.absolute:
             if position_ids is None:
@@ -311,10 +309,7 @@ class BertModel(BertPreTrainedModel):
                 attention_mask = torch.ones((batch, past_length + seq_len), device=device)
             bias = causal_padding_bias(attention_mask, seq_len, dtype) if attention_mask.dim() == 2 else padding_bias(attention_mask, dtype)
         else:
-            # an all-ones mask masks nothing: SDPA then runs without a bias
-            if attention_mask is not None and impl == "sdpa" and bool(attention_mask.all()):
-                attention_mask = None
-            bias = padding_bias(attention_mask, dtype)
+            bias = padding_bias(drop_full_mask(attention_mask, impl), dtype)
         cross_bias = None
         if config.is_decoder and encoder_hidden_states is not None and encoder_attention_mask is not None:
             cross_bias = padding_bias(encoder_attention_mask, dtype)

@@ -35,6 +35,7 @@ from ..layers.activations import get_activation
 from ..layers.attention import (
     attend,
     choose_impl,
+    drop_full_mask,
     head_mask_per_layer,
     kept_head_features,
     merge_heads,
@@ -352,10 +353,7 @@ class ErnieMModel(ErnieMPreTrainedModel):
             attention_mask = input_ids != config.pad_token_id  # (B, T); the prefix stays visible
             if past_length:
                 attention_mask = torch.cat([attention_mask.new_ones(batch, past_length), attention_mask], dim=1)
-        # a mask that masks nothing: SDPA then runs without a bias
-        if attention_mask is not None and impl == "sdpa" and bool(attention_mask.all()):
-            attention_mask = None
-        bias = padding_bias(attention_mask, dtype)  # finfo.min where masked, as the reference
+        bias = padding_bias(drop_full_mask(attention_mask, impl), dtype)  # finfo.min where masked, as the reference
         if bias is not None:
             bias = bias.to(device)
 

@@ -32,6 +32,7 @@ from ..layers.attention import (
     SelfAttention,
     attend,
     choose_impl,
+    drop_full_mask,
     head_mask_per_layer,
     merge_heads,
     padding_bias,
@@ -50,7 +51,7 @@ from ..layers.heads import (
     TokenClassificationModel,
 )
 from ..layers.losses import masked_lm_loss
-from ..modeling import PreTrainedModel, check_inputs, run_layer
+from ..modeling import PreTrainedModel, check_inputs, check_table_ids, run_layer
 from ..outputs import BaseModelOutputWithPooling, MaskedLMOutput, NextSentencePredictorOutput, PreTrainingOutput
 
 __all__ = [
@@ -371,20 +372,12 @@ class MobileBertEmbeddings(nn.Module):
         if position_ids is None:
             embeds = embeds + self.position_embeddings.weight[:seq_len]
         else:
-            if position_ids.numel() and int(position_ids.max()) >= self.position_embeddings.num_embeddings:
-                raise ValueError(
-                    f"position_ids contain {int(position_ids.max())} but the model has only "
-                    f"max_position_embeddings={self.position_embeddings.num_embeddings} positions."
-                )
+            check_table_ids(position_ids, self.position_embeddings, "position_ids", "max_position_embeddings")
             embeds = embeds + self.position_embeddings(position_ids)
         if token_type_ids is None:
             embeds = embeds + self.token_type_embeddings.weight[0]
         else:
-            if token_type_ids.numel() and int(token_type_ids.max()) >= self.token_type_embeddings.num_embeddings:
-                raise ValueError(
-                    f"token_type_ids contain {int(token_type_ids.max())} but the model has only "
-                    f"type_vocab_size={self.token_type_embeddings.num_embeddings} segments."
-                )
+            check_table_ids(token_type_ids, self.token_type_embeddings, "token_type_ids", "type_vocab_size")
             embeds = embeds + self.token_type_embeddings(token_type_ids)
         return self.dropout(self.LayerNorm(embeds))
 
@@ -465,10 +458,7 @@ class MobileBertModel(MobileBertPreTrainedModel):
 
         hidden_states = self.embeddings(input_ids, token_type_ids, position_ids, inputs_embeds)  # (B, T, H)
         impl = choose_impl(config.attn_implementation, output_attentions, head_mask)
-        # an all-ones mask masks nothing: SDPA then runs without a bias
-        if attention_mask is not None and impl == "sdpa" and bool(attention_mask.all()):
-            attention_mask = None
-        bias = padding_bias(attention_mask, hidden_states.dtype)  # (B, 1, 1|T, T) or None
+        bias = padding_bias(drop_full_mask(attention_mask, impl), hidden_states.dtype)  # (B, 1, 1|T, T) or None
 
         sequence_output, all_hidden, all_attentions = self.encoder(
             hidden_states, bias, head_mask_per_layer(head_mask, config.num_hidden_layers, hidden_states.dtype), impl,

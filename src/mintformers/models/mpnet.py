@@ -36,6 +36,7 @@ from ..config import ConfigError, PretrainedConfig
 from ..layers.attention import (
     attend,
     choose_impl,
+    drop_full_mask,
     head_mask_per_layer,
     merge_heads,
     padding_bias,
@@ -259,7 +260,9 @@ class MPNetEncoder(nn.Module):
         if buckets is None or buckets.shape[0] != length or buckets.device != device:
             # on the CPU, as the reference does: another device's log() could round a boundary distance differently
             pos = torch.arange(length)
-            buckets = self._buckets = relative_position_bucket(pos[None, :] - pos[:, None]).to(device)  # key - query
+            buckets = relative_position_bucket(pos[None, :] - pos[:, None]).to(device)  # key - query
+            if not torch.compiler.is_compiling():  # traced code keeps no state
+                self._buckets = buckets
         return self.relative_attention_bias(buckets).permute(2, 0, 1)[None]
 
     def forward(self, hidden_states, pad_bias, head_masks, impl, output_attentions, output_hidden_states):
@@ -293,7 +296,9 @@ class MPNetPreTrainedModel(PreTrainedModel):
 
 
 def _check_token_type_ids(token_type_ids: torch.Tensor | None) -> None:
-    if token_type_ids is not None and token_type_ids.numel() and bool(token_type_ids.any()):
+    if token_type_ids is None or torch.compiler.is_compiling():  # (the check reads the data)
+        return
+    if token_type_ids.numel() and bool(token_type_ids.any()):
         raise ValueError(
             "MPNet has no token type (segment) embeddings, but token_type_ids with non-zero values were passed; they "
             "would be ignored. Mark segments with separator tokens instead (MPNetTokenizer builds pairs as "
@@ -340,9 +345,7 @@ class MPNetModel(MPNetPreTrainedModel):
         hidden_states = self.embeddings(input_ids, position_ids, inputs_embeds)
         dtype = hidden_states.dtype
         impl = choose_impl(config.attn_implementation, output_attentions, head_mask)
-        if attention_mask is not None and impl == "sdpa" and bool(attention_mask.all()):
-            attention_mask = None  # masks nothing: skip the (B, heads, T, T) sum
-        pad_bias = padding_bias(attention_mask, dtype)  # (B, 1, 1|T, T) or None
+        pad_bias = padding_bias(drop_full_mask(attention_mask, impl), dtype)  # (B, 1, 1|T, T) or None
         head_masks = head_mask_per_layer(head_mask, config.num_hidden_layers, dtype)
         sequence_output, all_hidden, all_probs = self.encoder(
             hidden_states, pad_bias, head_masks, impl, output_attentions, output_hidden_states
