@@ -52,13 +52,13 @@ def resolve_dtype(dtype: Any, config: PretrainedConfig | None = None, state: dic
     return value
 
 
-def check_table_ids(ids: torch.Tensor, table: nn.Embedding, name: str, field: str) -> None:
-    """`ids` index `table` (config.`field` rows): a clear error instead of an index error deep inside. Skipped
+def check_table_ids(ids: torch.Tensor, table: nn.Embedding, name: str, field: str, rows: str) -> None:
+    """`ids` index `table` (config.`field` `rows`): a clear error instead of an index error deep inside. Skipped
     while torch.compile / torch.export trace, as the check reads the data."""
     if ids.numel() and not torch.compiler.is_compiling():
         top = int(ids.max())
         if top >= table.num_embeddings:
-            raise ValueError(f"{name} contain {top} but the model has only {field}={table.num_embeddings} rows for them.")
+            raise ValueError(f"{name} contain {top} but the model has only {field}={table.num_embeddings} {rows}.")
 
 
 def check_inputs(

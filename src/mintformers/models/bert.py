@@ -118,7 +118,7 @@ class BertEmbeddings(nn.Module):
         if token_type_ids is None:
             token_type_ids = torch.zeros((b, t), dtype=torch.long, device=embeds.device)
         else:
-            check_table_ids(token_type_ids, self.token_type_embeddings, "token_type_ids", "type_vocab_size")
+            check_table_ids(token_type_ids, self.token_type_embeddings, "token_type_ids", "type_vocab_size", "segments")
         embeds = embeds + self.token_type_embeddings(token_type_ids)
         if self.absolute:
             if position_ids is None:

@@ -372,12 +372,12 @@ class MobileBertEmbeddings(nn.Module):
         if position_ids is None:
             embeds = embeds + self.position_embeddings.weight[:seq_len]
         else:
-            check_table_ids(position_ids, self.position_embeddings, "position_ids", "max_position_embeddings")
+            check_table_ids(position_ids, self.position_embeddings, "position_ids", "max_position_embeddings", "positions")
             embeds = embeds + self.position_embeddings(position_ids)
         if token_type_ids is None:
             embeds = embeds + self.token_type_embeddings.weight[0]
         else:
-            check_table_ids(token_type_ids, self.token_type_embeddings, "token_type_ids", "type_vocab_size")
+            check_table_ids(token_type_ids, self.token_type_embeddings, "token_type_ids", "type_vocab_size", "segments")
             embeds = embeds + self.token_type_embeddings(token_type_ids)
         return self.dropout(self.LayerNorm(embeds))
 
