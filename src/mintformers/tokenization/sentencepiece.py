@@ -60,7 +60,7 @@ from .base import (
     _EncodeOptions,
 )
 from .fast import PreTrainedTokenizerFast
-from .slow import PreTrainedTokenizer
+from .slow import PreTrainedTokenizer, join_decoded
 
 __all__ = ["ErnieMTokenizer", "ErnieMTokenizerFast", "ernie_m_split"]
 
@@ -1251,18 +1251,5 @@ class ErnieMTokenizerFast(_ErnieMFormat, PreTrainedTokenizerFast):
         verbatim = (set(self.added_tokens_encoder) - special) | {
             t for t in self.additional_special_tokens if self.convert_tokens_to_ids(t) >= self.vocab_size
         }
-        parts, current = [], []
-        for token in tokens:
-            if token in verbatim:
-                if current:
-                    text = self.convert_tokens_to_string(current)
-                    if text:
-                        parts.append(text)
-                    current = []
-                parts.append(token)
-            else:
-                current.append(token)
-        if current:
-            parts.append(self.convert_tokens_to_string(current))
-        text = (" " if spaces_between_special_tokens else "").join(parts)
+        text = join_decoded(tokens, verbatim, self.convert_tokens_to_string, spaces_between_special_tokens)
         return self._maybe_clean_up(text, clean_up_tokenization_spaces)

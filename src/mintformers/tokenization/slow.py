@@ -298,21 +298,27 @@ class PreTrainedTokenizer(PreTrainedTokenizerBase):
         verbatim = (set(self._added_tokens_encoder) - special) | {
             t for t in self.additional_special_tokens if self.convert_tokens_to_ids(t) >= self.vocab_size
         }
-        sub_texts: list[str] = []
-        current: list[str] = []
-        for token in tokens:
-            if skip_special_tokens and token in special:
-                continue
-            if token in verbatim:
-                if current:
-                    string = self.convert_tokens_to_string(current)
-                    if string:
-                        sub_texts.append(string)
-                    current = []
-                sub_texts.append(token)
-            else:
-                current.append(token)
-        if current:
-            sub_texts.append(self.convert_tokens_to_string(current))
-        text = (" " if spaces_between_special_tokens else "").join(sub_texts)
+        if skip_special_tokens:
+            tokens = [t for t in tokens if t not in special]
+        text = join_decoded(tokens, verbatim, self.convert_tokens_to_string, spaces_between_special_tokens)
         return self._maybe_clean_up(text, clean_up_tokenization_spaces)
+
+
+def join_decoded(tokens: list[str], verbatim: set[str], to_string, spaces_between: bool) -> str:
+    """Tokens → text the slow tokenizers' way: runs of ordinary tokens through `to_string`, `verbatim` tokens (added
+    ones) as they are, the parts joined by a space when `spaces_between`."""
+    parts: list[str] = []
+    current: list[str] = []
+    for token in tokens:
+        if token in verbatim:
+            if current:
+                text = to_string(current)
+                if text:
+                    parts.append(text)
+                current = []
+            parts.append(token)
+        else:
+            current.append(token)
+    if current:
+        parts.append(to_string(current))
+    return (" " if spaces_between else "").join(parts)
