@@ -19,8 +19,11 @@ mintformers/generation/onednn.py). Optional lines: `--compile` (ours with compil
 torch.compile with weight freezing; the compile time is reported on its own line, not folded into tokens/s) and
 `--bf16` (both with bfloat16 weights; their greedy tokens may differ from float32's).
 
-Batch 1 is bound by memory bandwidth: each step reads all 494 MB of float32 weights, and this machine streams
-~24 GB/s (a plain tensor sum), so no float32 implementation decodes faster than ~20 ms/step here.
+Batch 1 is bound by memory bandwidth: each step reads all 494 MB of float32 weights. The "floors" lines time, in
+the same runs, what that costs on this machine: one pass over every weight (a sum per tensor), and our 49 linear
+layers back to back on one row (the decode path's oneDNN products and nothing else). A step costs at least each
+of them, so reference step / floor is the most any float32 implementation (first line) or ours with zero other
+work (second line) could reach here.
 
     .venv/bin/python benchmarks/bench_mpt_generate.py [--runs 3] [--new-tokens 128] [--threads N] [--compile] [--bf16]
 """
@@ -32,10 +35,12 @@ import copy
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 
 import torch
 
 import mintformers as mf
+from mintformers.generation.onednn import OneDNNLinears
 
 VOCAB = 50368
 
@@ -130,11 +135,16 @@ def main() -> None:
                 print(f"  WARNING: {name} matches the reference's greedy tokens at {100 * same:.1f}% only")
         step = {name: [] for name in variants}
         total = {name: [] for name in variants}
+        floors = step_floors(ours) if batch == 1 else {}
+        floor = {name: [] for name in floors}
         for _ in range(args.runs):
             for name, fn in variants.items():
                 first = timed(fn, ids, 1)  # prefill + first token
                 total[name].append(timed(fn, ids, n))  # prefill + n - 1 decode steps
                 step[name].append((total[name][-1] - first) / (n - 1))
+            with torch.no_grad():  # interleaved with the runs above: the same machine state
+                for name, fn in floors.items():
+                    floor[name].append(statistics.median(timed(fn) for _ in range(5)))
         print(f"\ndecode, batch {batch}, {args.prompt}-token prompt, {n} new tokens")
         print(f"  {'':<34} {'ms/step':>9} {'tokens/s':>9} {'ratio':>6}   {'end-to-end tok/s':>16}")
         base = statistics.median(step["reference"])
@@ -142,6 +152,31 @@ def main() -> None:
             s = statistics.median(step[name])
             e2e = batch * n / statistics.median(total[name])
             print(f"  {name:<34} {1000 * s:9.1f} {batch / s:9.1f} {base / s:5.2f}x   {e2e:16.1f}")
+        if floors:
+            size = sum(p.numel() * p.element_size() for p in ours.parameters())
+            print(f"  floors: parts of one step, alone ({size / 1e6:.0f} MB of weights; ratio = the most a step could reach)")
+        for name, t in floor.items():
+            t = statistics.median(t)
+            print(f"  {name:<34} {1000 * t:9.1f} {'':>9} {base / t:5.2f}x   ({size / t / 1e9:.1f} GB/s)")
+
+
+def step_floors(model: torch.nn.Module) -> dict[str, Callable[[], None]]:
+    """Work every batch-1 decode step must do, timed alone: one read of all weights (a sum per tensor), and the
+    model's linear layers back to back on one row (the decode path's oneDNN products, nothing else)."""
+    params = list(model.parameters())  # tied weights once
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    rows = {m.in_features: torch.randn(1, 1, m.in_features) for m in linears}
+
+    def read_weights():
+        for p in params:
+            p.sum()
+
+    def run_linears():
+        with OneDNNLinears(model):
+            for m in linears:
+                m(rows[m.in_features])
+
+    return {"read every weight once": read_weights, f"our {len(linears)} linears alone": run_linears}
 
 
 if __name__ == "__main__":
