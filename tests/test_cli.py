@@ -19,6 +19,8 @@ import pytest
 import torch
 
 from mintformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
     BertForMaskedLM,
     BertForQuestionAnswering,
     BertForSequenceClassification,
@@ -444,3 +446,10 @@ def test_readme_python_examples(monkeypatch, models, readme_workdir, minilm_dir,
             code = code.replace(hub_id, str(models[key]))
         exec(compile(code, "README.md", "exec"), namespace)
     assert namespace["saved"].texts == namespace["corpus"]
+    # the fine-tuning example learns its four labels, and what it saved reloads as the trained model
+    assert namespace["predicted"].tolist() == [1, 1, 0, 0]
+    reloaded = AutoModelForSequenceClassification.from_pretrained(readme_workdir / "my-classifier").eval()
+    texts = ["I loved this film.", "Dull and far too long."]
+    batch = AutoTokenizer.from_pretrained(minilm_dir)(texts, padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        assert reloaded(**batch).logits.argmax(-1).tolist() == [1, 0]
