@@ -42,3 +42,11 @@ def mpnet_dir() -> Path:
     if not (path / "config.json").is_file():
         _missing("all-mpnet-base-v2", "python tools/fetch_models.py (make test does it)")
     return path
+
+
+@pytest.fixture(scope="session")
+def models(tmp_path_factory) -> dict[str, Path]:
+    """Tiny checkpoints for every task (see task_models.py), keyed st, base, mlm, cls, ner, qa, gen, ie."""
+    from task_models import task_models
+
+    return task_models(tmp_path_factory.mktemp("task-models"))
