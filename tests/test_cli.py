@@ -22,17 +22,12 @@ from mintformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
     BertForMaskedLM,
-    BertForQuestionAnswering,
-    BertForSequenceClassification,
-    BertForTokenClassification,
 )
 from mintformers.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, main
 from mintformers.embeddings import SentenceEncoder, load_embeddings
-from test_embeddings import make_st_folder, make_tiny_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-NER_LABELS = {0: "O", 1: "B-PER", 2: "I-PER", 3: "B-LOC", 4: "I-LOC"}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -41,40 +36,6 @@ def single_thread():
     torch.set_num_threads(1)  # tiny models: threads cost more than they save
     yield
     torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("cli-models")
-    base = make_tiny_checkpoint(root / "base")
-    return {
-        "st": make_st_folder(root / "st", base),
-        "base": base,
-        "mlm": make_tiny_checkpoint(root / "mlm", BertForMaskedLM),
-        "cls": make_tiny_checkpoint(root / "cls", BertForSequenceClassification, id2label={0: "negative", 1: "positive"}),
-        "ner": make_tiny_checkpoint(root / "ner", BertForTokenClassification, id2label=NER_LABELS),
-        "qa": make_tiny_checkpoint(root / "qa", BertForQuestionAnswering),
-        "gen": make_tiny_mpt(root / "gen", base),
-        "ie": make_tiny_family(root / "ie", base, "ernie_m", "AutoModelForInformationExtraction"),
-    }
-
-
-def make_tiny_mpt(directory: Path, tokenizer_from: Path) -> Path:
-    return make_tiny_family(directory, tokenizer_from, "mpt", "AutoModelForCausalLM", d_model=32, n_heads=4, n_layers=2, max_seq_len=64)
-
-
-def make_tiny_family(directory: Path, tokenizer_from: Path, model_type: str, auto_name: str, **sizes) -> Path:
-    """A tiny `auto_name` head of another family, sharing the tiny WordPiece tokenizer."""
-    import mintformers.auto as auto
-
-    vocab_size = json.loads((tokenizer_from / "config.json").read_text())["vocab_size"]
-    sizes = sizes or dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=48, max_position_embeddings=66)
-    config = auto.AutoConfig.for_model(model_type, vocab_size=vocab_size, pad_token_id=0, **sizes)
-    torch.manual_seed(0)
-    getattr(auto, auto_name).from_config(config).save_pretrained(directory)
-    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        shutil.copy(tokenizer_from / name, directory / name)
-    return directory
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -413,18 +374,26 @@ HUB_STAND_INS = {
 
 def test_readme_has_every_command():
     text = " ".join(p.values[0] for p in example_commands())
-    for command in ("demo", "similarity", "search", "embed", "info", "convert", "fill-mask", "classify", "ner", "qa", "generate", "extract"):
+    for command in ("demo", "similarity", "search", "embed", "info", "convert", "fill-mask", "classify", "ner", "qa", "generate", "extract", "serve"):
         assert f"mintformers {command}" in text, f"README has no example of `mintformers {command}`"
+
+
+def _interrupt(server) -> None:
+    raise KeyboardInterrupt
 
 
 @pytest.mark.parametrize("command, expected, illustrative", example_commands())
 def test_readme_console_examples(capsys, monkeypatch, models, readme_workdir, minilm_dir, command, expected, illustrative):
     monkeypatch.chdir(readme_workdir)
+    # `serve` binds a free port and stops at once, as if Ctrl-C came (tests/test_server.py runs real servers)
+    monkeypatch.setattr("mintformers.server.ThreadingHTTPServer.serve_forever", _interrupt)
     argv = shlex.split(command)[1:]
     for i, arg in enumerate(argv):
         if arg in HUB_STAND_INS:
             argv[i] = str(models[HUB_STAND_INS[arg]])
-    task = argv[0] in ("fill-mask", "classify", "ner", "qa", "generate", "extract")
+        elif i > 0 and argv[i - 1] == "--port":
+            argv[i] = "0"
+    task = argv[0] in ("fill-mask", "classify", "ner", "qa", "generate", "extract", "serve")
     code, out, err = run(capsys, *argv)
     assert code == EXIT_OK, err
     if illustrative or task:

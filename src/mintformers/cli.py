@@ -643,11 +643,13 @@ def check_head(model: str, auto_name: str) -> None:
         )
 
 
-def _pipeline(args: argparse.Namespace, **options: Any):
-    """The task's pipeline from mintformers.pipelines, after checking that the checkpoint has a trained head."""
-    task, auto_name = TASKS[args.command]
+def _pipeline(args: argparse.Namespace, command: str | None = None, **options: Any):
+    """The pipeline of a task command (default: the one running), after checking that the checkpoint has a
+    trained head."""
+    command = command or args.command
+    task, auto_name = TASKS[command]
     if not args.model:
-        raise CLIError(f"`{args.command}` needs --model: a checkpoint with a {auto_name.removeprefix('AutoModelFor')} head.")
+        raise CLIError(f"`{command}` needs --model: a checkpoint with a {auto_name.removeprefix('AutoModelFor')} head.")
     check_head(args.model, auto_name)
     from .pipelines import pipeline
 
@@ -761,6 +763,27 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .server import Service, make_server
+
+    runner = _load_encoder(args) if args.task == "embed" else _pipeline(args, args.task)
+    service = Service(args.task, _display_name(_model_name(args)), runner)
+    try:
+        server = make_server(service, args.host, args.port)
+    except OSError as e:
+        raise CLIError(f"Cannot listen on {args.host}:{args.port} ({e.strerror or e}); pick another --port.") from None
+    host, port = server.server_address[:2]
+    print(f"Serving {service.model_name} ({args.task}) on http://{host}:{port}: POST {', '.join(service.routes)}, "
+          "GET /health. Ctrl-C stops.", file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:  # the way to stop a server: not an error
+        print("mintformers: server stopped", file=sys.stderr)
+    finally:
+        server.server_close()
+    return EXIT_OK
+
+
 # ---- parser and entry point ---------------------------------------------------------------------------------------
 
 
@@ -869,6 +892,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("extract", cmd_extract, "extract spans for labels from texts (ErnieM information extraction)")
     p.add_argument("texts", nargs="+", metavar="TEXT")
     p.add_argument("--schema", required=True, help="comma-separated labels to extract, e.g. person,place")
+
+    p = add("serve", cmd_serve, "serve a model over HTTP: embeddings or a task's pipeline, JSON in and out")
+    p.add_argument("task", nargs="?", default="embed", choices=["embed", *TASKS],
+                   help="embed (default: sentence embeddings) or a task command's name")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
     return parser
 
 
