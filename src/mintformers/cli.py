@@ -767,7 +767,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .server import Service, make_server
 
     runner = _load_encoder(args) if args.task == "embed" else _pipeline(args, args.task)
-    service = Service(args.task, _display_name(_model_name(args)), runner)
+    service = Service(args.task, _display_name(_model_name(args)), runner, batch_size=args.batch_size)
     try:
         server = make_server(service, args.host, args.port)
     except OSError as e:

@@ -48,10 +48,11 @@ class RequestError(Exception):
 
 
 class Service:
-    """What each route does with the model. `runner`: a SentenceEncoder for task "embed", else the task's pipeline."""
+    """What each route does with the model. `runner`: a SentenceEncoder for task "embed" (texts per forward pass:
+    `batch_size`), else the task's pipeline."""
 
-    def __init__(self, task: str, model_name: str, runner: Any):
-        self.task, self.model_name, self.runner = task, model_name, runner
+    def __init__(self, task: str, model_name: str, runner: Any, batch_size: int = 32):
+        self.task, self.model_name, self.runner, self.batch_size = task, model_name, runner, batch_size
         self.lock = threading.Lock()
         if task == "embed":
             self.routes: dict[str, Callable[[dict], Any]] = {"/embed": self.embed}
@@ -74,7 +75,8 @@ class Service:
         if prompt is not None and not isinstance(prompt, str):
             raise RequestError(400, '"prompt" must be a text (prepended to every input) or null.')
         with self.lock:
-            return {"embeddings": self.runner.encode(texts, normalize_embeddings=normalize, prompt=prompt).tolist()}
+            vectors = self.runner.encode(texts, self.batch_size, normalize_embeddings=normalize, prompt=prompt)
+        return {"embeddings": vectors.tolist()}
 
     def predict(self, body: dict) -> dict[str, Any]:
         inputs, parameters = _inputs(body), _parameters(body)
