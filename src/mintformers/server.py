@@ -152,10 +152,8 @@ def _request_error(error: BaseException) -> RequestError | None:
 
 def _jsonable(value: Any) -> Any:
     """numpy scalars/arrays and tensors that pipelines may return → plain JSON values."""
-    if hasattr(value, "tolist"):
+    if hasattr(value, "tolist"):  # numpy scalars have it too
         return value.tolist()
-    if hasattr(value, "item"):
-        return value.item()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
