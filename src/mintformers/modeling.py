@@ -23,6 +23,7 @@ from torch import nn
 from .config import ConfigError, PretrainedConfig
 from .hub import CheckpointError, hub_kwargs, resolve_file
 from .loading import find_weight_files, load_state_dict, save_state_dict
+from .validation import check_id_range, check_input_shapes, check_table_range
 
 __all__ = ["PreTrainedModel", "check_inputs", "check_table_ids", "resolve_dtype", "LoadingInfo"]
 
@@ -56,9 +57,7 @@ def check_table_ids(ids: torch.Tensor, table: nn.Embedding, name: str, field: st
     """`ids` index `table` (config.`field` `rows`): a clear error instead of an index error deep inside. Skipped
     while torch.compile / torch.export trace, as the check reads the data."""
     if ids.numel() and not torch.compiler.is_compiling():
-        top = int(ids.max())
-        if top >= table.num_embeddings:
-            raise ValueError(f"{name} contain {top} but the model has only {field}={table.num_embeddings} {rows}.")
+        check_table_range(int(ids.max()), table.num_embeddings, name, field, rows)
 
 
 def check_inputs(
@@ -70,54 +69,23 @@ def check_inputs(
     max_positions: int | None = None,
     past_length: int = 0,
 ) -> tuple[int, int]:
-    """Validate the usual inputs with messages that name the problem and the fix; return (batch, seq_len)."""
-    if input_ids is not None and inputs_embeds is not None:
-        raise ValueError("You cannot specify both input_ids and inputs_embeds at the same time; pass one of them.")
-    if input_ids is None and inputs_embeds is None:
-        raise ValueError("You have to specify either input_ids or inputs_embeds.")
-    if input_ids is not None:
-        if not isinstance(input_ids, torch.Tensor):
-            raise TypeError(f"input_ids must be a torch.LongTensor, got {type(input_ids).__name__}; use return_tensors='pt'.")
-        if input_ids.dim() != 2:
-            raise ValueError(
-                f"input_ids must have shape (batch, sequence_length), got {tuple(input_ids.shape)}"
-                + ("; add a batch dimension with input_ids[None]." if input_ids.dim() == 1 else ".")
-            )
-        if input_ids.is_floating_point():
-            raise TypeError(f"input_ids must hold integer token ids, got dtype {input_ids.dtype}.")
-        shape = tuple(input_ids.shape)
-        if vocab_size is not None and input_ids.numel() and not torch.compiler.is_compiling():
-            lo, hi = int(input_ids.min()), int(input_ids.max())
-            if lo < 0 or hi >= vocab_size:
-                bad = hi if hi >= vocab_size else lo
-                raise ValueError(
-                    f"Token id {bad} is out of range for this model's vocabulary (vocab_size={vocab_size}). The "
-                    "tokenizer does not match the model; after tokenizer.add_tokens(...) call "
-                    "model.resize_token_embeddings(len(tokenizer))."
-                )
-    else:
-        if inputs_embeds.dim() != 3:
-            raise ValueError(f"inputs_embeds must have shape (batch, sequence_length, hidden), got {tuple(inputs_embeds.shape)}.")
-        shape = tuple(inputs_embeds.shape[:2])
-    batch, seq_len = shape
-    if max_positions is not None and past_length + seq_len > max_positions:
-        raise ValueError(
-            f"Sequence length {past_length + seq_len} exceeds the model's maximum of {max_positions} positions "
-            f"(max_position_embeddings). Truncate the input, e.g. tokenizer(..., truncation=True, max_length={max_positions})."
-        )
-    if attention_mask is not None:
-        if not isinstance(attention_mask, torch.Tensor):
-            raise TypeError(f"attention_mask must be a torch.Tensor, got {type(attention_mask).__name__}.")
-        key_len = past_length + seq_len
-        ok = (attention_mask.dim() == 2 and tuple(attention_mask.shape) == (batch, key_len)) or (
-            attention_mask.dim() == 3 and tuple(attention_mask.shape) == (batch, seq_len, key_len)
-        )
-        if not ok:
-            raise ValueError(
-                f"attention_mask has shape {tuple(attention_mask.shape)} but the inputs are {shape} "
-                f"(past length {past_length}): expected ({batch}, {key_len}) or ({batch}, {seq_len}, {key_len}). "
-                "Pass the mask the tokenizer returned with these input_ids."
-            )
+    """Validate the usual inputs with messages that name the problem and the fix (validation.py, shared with the
+    TensorFlow and Flax models); return (batch, seq_len)."""
+    if input_ids is not None and not isinstance(input_ids, torch.Tensor):
+        raise TypeError(f"input_ids must be a torch.LongTensor, got {type(input_ids).__name__}; use return_tensors='pt'.")
+    if attention_mask is not None and not isinstance(attention_mask, torch.Tensor):
+        raise TypeError(f"attention_mask must be a torch.Tensor, got {type(attention_mask).__name__}.")
+    if input_ids is not None and input_ids.is_floating_point():
+        raise TypeError(f"input_ids must hold integer token ids, got dtype {input_ids.dtype}.")
+    batch, seq_len = check_input_shapes(
+        None if input_ids is None else input_ids.shape,
+        None if inputs_embeds is None else inputs_embeds.shape,
+        None if attention_mask is None else attention_mask.shape,
+        max_positions=max_positions,
+        past_length=past_length,
+    )
+    if input_ids is not None and vocab_size is not None and input_ids.numel() and not torch.compiler.is_compiling():
+        check_id_range(int(input_ids.min()), int(input_ids.max()), vocab_size)
     return batch, seq_len
 
 
