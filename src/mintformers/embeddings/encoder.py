@@ -26,7 +26,8 @@ from ..progress import Progress
 from .batching import pad_id_of, pad_rows, sorted_batches, windows
 from .folder import encoder_arguments, lowercase_inputs, write_folder
 from .modules import Dense, Pooling, default_pooling
-from .similarity import PRECISIONS, SIMILARITY_FUNCTIONS, quantize_embeddings
+from .quantization import PRECISIONS, quantize_embeddings
+from .similarity import SIMILARITY_FUNCTIONS
 
 logger = logging.getLogger(__name__)
 
