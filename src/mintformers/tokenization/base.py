@@ -23,6 +23,7 @@ from tokenizers import AddedToken
 
 # Names other modules (and users) import from here; they live in the modules named below.
 from .batch_encoding import BatchEncoding, CharSpan, TokenSpan, _to_numpy, _to_py_obj  # noqa: F401
+from .chat_template import ChatTemplateMixin
 from .files import (  # noqa: F401
     ADDED_TOKENS_FILE,
     FULL_TOKENIZER_FILE,
@@ -66,7 +67,7 @@ VERY_LARGE_INTEGER = int(1e30)  # model_max_length of a tokenizer that does not 
 LARGE_INTEGER = int(1e20)
 
 
-class PreTrainedTokenizerBase(SpecialTokensMixin, TokenizerFilesMixin):
+class PreTrainedTokenizerBase(SpecialTokensMixin, ChatTemplateMixin, TokenizerFilesMixin):
     """The common tokenizer API (see the module docstring). Not instantiated directly."""
 
     vocab_files_names: dict[str, str] = {}
@@ -100,6 +101,8 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, TokenizerFilesMixin):
         self.clean_up_tokenization_spaces = kwargs.pop("clean_up_tokenization_spaces", False)
         self.split_special_tokens = kwargs.pop("split_special_tokens", False)
         self.chat_template = kwargs.pop("chat_template", None)
+        if isinstance(self.chat_template, (list, tuple)):  # named templates, as tokenizer_config.json lists them
+            self.chat_template = {template["name"]: template["template"] for template in self.chat_template}
         self.verbose = kwargs.pop("verbose", False)
         self.deprecation_warnings: dict[str, bool] = {}  # warnings already given once
         self._pad_token_type_id = 0
