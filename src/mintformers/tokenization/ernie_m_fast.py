@@ -489,7 +489,7 @@ class ErnieMTokenizerFast(_ErnieMFormat, PreTrainedTokenizerFast):
         special = set(self.all_special_tokens)
         # Added tokens that are not special are emitted as they are, between spaces (the slow tokenizer's rule).
         verbatim = (set(self.added_tokens_encoder) - special) | {
-            t for t in self.additional_special_tokens if self.convert_tokens_to_ids(t) >= self.vocab_size
+            t for t in self.additional_special_tokens or [] if self.convert_tokens_to_ids(t) >= self.vocab_size
         }
         text = join_decoded(tokens, verbatim, self.convert_tokens_to_string, spaces_between_special_tokens)
         return self._maybe_clean_up(text, clean_up_tokenization_spaces)

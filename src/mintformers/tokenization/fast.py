@@ -483,7 +483,7 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
                 state = {**current.__getstate__(), "content": token, "special": True}
                 token = AddedToken(**state)
             kwargs[name] = token
-        additional = self.additional_special_tokens + list(new_special_tokens or [])
+        additional = (self.additional_special_tokens or []) + list(new_special_tokens or [])
         if additional:
             kwargs["additional_special_tokens"] = additional
         trained = type(self)(tokenizer_object=backend, **{**kwargs, **overrides})
