@@ -484,6 +484,18 @@ class ChatTemplateMixin:
             if name.endswith(".jinja")
         }
 
+    @staticmethod
+    def _template_files_to_replace(directory: str, filename_prefix: str | None, written, final) -> list[str]:
+        """The template files already in `directory` that this save does not rewrite (names relative to it):
+        left behind, they would be read instead of the templates just saved."""
+        prefix = f"{filename_prefix}-" if filename_prefix else ""
+        present = [prefix + CHAT_TEMPLATE_FILE] if os.path.isfile(os.path.join(directory, prefix + CHAT_TEMPLATE_FILE)) else []
+        folder = os.path.join(directory, prefix + CHAT_TEMPLATE_DIR)
+        if os.path.isdir(folder):
+            present += [f"{prefix}{CHAT_TEMPLATE_DIR}/{name}" for name in sorted(os.listdir(folder)) if name.endswith(".jinja")]
+        rewritten = {os.path.relpath(final(path), directory).replace(os.sep, "/") for path in written}
+        return [name for name in present if name not in rewritten]
+
     def save_chat_templates(
         self, save_directory: str, tokenizer_config: dict, filename_prefix: str | None, save_jinja_files: bool
     ) -> tuple[dict, list[str]]:
