@@ -81,3 +81,18 @@ def test_slow_tokenizers_render_too(bert_dir):
     slow.chat_template = "{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}"
     assert slow.apply_chat_template(CHAT, tokenize=False) == "user: Hello\nassistant: Hi <b>there</b> & co\n"
     assert slow.apply_chat_template(CHAT) == slow("user: Hello\nassistant: Hi <b>there</b> & co\n", add_special_tokens=False)["input_ids"]
+
+
+def test_a_later_save_never_leaves_an_older_template_behind(tokenizer, tmp_path):
+    from mintformers.tokenization import PreTrainedTokenizerFast
+
+    tokenizer.chat_template = {"default": "old {{ messages[0].content }}", "tools": "old tools"}
+    try:
+        tokenizer.save_pretrained(tmp_path)  # chat_template.jinja + additional_chat_templates/tools.jinja
+        tokenizer.chat_template = "new {{ messages[0].content }}"
+        tokenizer.save_pretrained(tmp_path, save_jinja_files=False)  # into tokenizer_config.json only
+    finally:
+        tokenizer.chat_template = None
+    reloaded = PreTrainedTokenizerFast.from_pretrained(tmp_path)
+    assert reloaded.chat_template == "new {{ messages[0].content }}"
+    assert not (tmp_path / "chat_template.jinja").exists() and not (tmp_path / "additional_chat_templates" / "tools.jinja").exists()
