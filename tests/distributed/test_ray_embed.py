@@ -17,6 +17,7 @@ import pytest
 from test_ray_blocks import write_corpus
 
 from mintformers import SentenceEncoder
+from mintformers.cli import main
 from mintformers.distributed import embed_dataset, read_parts
 
 ray = pytest.importorskip("ray")
@@ -84,7 +85,7 @@ embed_dataset(corpus, model, output, block_rows=4, address=address, show_progres
 """
 
 
-def test_a_killed_job_resumes_without_recomputing_or_losing_rows(cluster, tmp_path, models):
+def test_a_killed_job_resumes_without_recomputing_or_losing_rows(cluster, tmp_path, models, capsys):
     texts = [f"passage {i} about " + "the city river " * (i % 4) for i in range(30)]
     corpus, output = write_corpus(tmp_path, texts), tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
@@ -106,8 +107,11 @@ def test_a_killed_job_resumes_without_recomputing_or_losing_rows(cluster, tmp_pa
     assert 2 <= len(written) < len(blocks), "the kill should land half-way"
     (output / ".part-000009.parquet.x1y2.tmp").write_bytes(b"PAR1 half a file")  # as a kill mid-write leaves
 
-    result = embed_dataset(corpus, str(models["st"]), output, block_rows=4)
-    assert (result.skipped, result.embedded) == (len(written), len(blocks) - len(written))
+    # resumed from the command line (Ray is already up in this process: the address is that cluster's)
+    code = main(["embed", "--ray", cluster, str(corpus), "-o", str(output), "--model", str(models["st"]), "--block-rows", "4", "--json"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["skipped"], result["embedded"], result["count"]) == (len(written), len(blocks) - len(written), 30)
     assert all((output / name).stat().st_mtime_ns == mtime for name, mtime in written.items())  # not recomputed
     assert not list(output.glob(".part-*"))
     table = read_parts(output)

@@ -32,8 +32,8 @@ def _cell(value: str) -> Any:
 
 
 def read_records(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """Records of a `.jsonl` file (one JSON object per line, blank lines skipped) or a `.csv` file with a header
-    (cells holding numbers or JSON lists become those values)."""
+    """Records of a `.jsonl` file (one JSON object per line, blank lines skipped), a `.csv` / `.tsv` file with a
+    header (cells holding numbers or JSON lists become those values) or a `.txt` file ({"text": line} per line)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Training data {str(path)!r} does not exist.")
@@ -51,12 +51,15 @@ def read_records(path: str | os.PathLike) -> list[dict[str, Any]]:
                 if not isinstance(record, dict):
                     raise ValueError(f"{path}:{n} holds a {type(record).__name__}; each line must be a JSON object.")
                 records.append(record)
+    elif suffix == ".txt":  # one text per non-blank line: for the language-modelling tasks
+        with open(path, encoding="utf-8") as f:
+            records = [{"text": line.strip()} for line in f if line.strip()]
     elif suffix in (".csv", ".tsv"):
         with open(path, encoding="utf-8", newline="") as f:
             reader = csv.DictReader(f, delimiter="\t" if suffix == ".tsv" else ",")
             records = [{k: _cell(v) for k, v in row.items() if k is not None} for row in reader]
     else:
-        raise ValueError(f"{str(path)!r}: training data must be .jsonl or .csv (got {suffix or 'no extension'}).")
+        raise ValueError(f"{str(path)!r}: training data must be .jsonl, .csv or .txt (got {suffix or 'no extension'}).")
     if not records:
         raise ValueError(f"{str(path)!r} holds no records.")
     return records
