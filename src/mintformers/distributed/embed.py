@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ class EmbedResult:
     embedded: int  # blocks this run embedded
     skipped: int  # blocks already written by an earlier run
     index: tuple[Path, Path] | None = None  # the .npy / .jsonl pair `load_embeddings` reads, when asked for
+    busy_seconds: float = 0.0  # summed over this run's blocks: reading, embedding and writing inside the actors
 
     def read_table(self):
         """All rows as one pyarrow Table (id, text, embedding), in input order."""
@@ -108,15 +110,17 @@ class BlockEmbedder(_Embedder):
         self.text_column, self.id_column, self.ids_as = text_column, id_column, ids_as
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        done, rows = [], []
+        done, rows, seconds = [], [], []
         for spec in batch["block"]:
+            start = time.perf_counter()
             fields = json.loads(str(spec))
             block = Block(**{**fields, "row_groups": tuple(fields["row_groups"])})
             texts, ids = read_block(self.inputs[block.file], block, self.text_column, self.id_column)
             write_part(self.output, block, ids, texts, self.embed(texts), self.ids_as)
             done.append(block.index)
             rows.append(len(texts))
-        return {"block": np.array(done, dtype=np.int64), "rows": np.array(rows, dtype=np.int64)}
+            seconds.append(time.perf_counter() - start)
+        return {"block": np.array(done, dtype=np.int64), "rows": np.array(rows, dtype=np.int64), "seconds": np.array(seconds)}
 
 
 class RowEmbedder(_Embedder):
@@ -231,7 +235,8 @@ def embed_dataset(
     missing = [b.index for b in manifest.blocks if not (out / part_name(b.index)).exists()]
     if missing:
         raise RuntimeError(f"Parts {missing[:5]} are missing from {out}; run again to embed them.")
-    result = EmbedResult(out, sum(b.rows for b in manifest.blocks), len(manifest.blocks), len(todo), len(manifest.blocks) - len(todo))
+    result = EmbedResult(out, sum(b.rows for b in manifest.blocks), len(manifest.blocks), len(todo), len(manifest.blocks) - len(todo),
+                         busy_seconds=sum(float(r["seconds"]) for r in done) if todo else 0.0)
     if index is not None:
         result.index = _write_index(out, Path(index), manifest)
     return result
