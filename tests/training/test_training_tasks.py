@@ -169,3 +169,17 @@ def test_unknown_task_and_missing_fields_are_clear_errors(tmp_path, tiny):
     trainer = Trainer(str(tiny["bert"]), args, task="multiple-choice", train_dataset=[{"question": "q", "label": 0}])
     with pytest.raises(ValueError, match="Record 0 has no 'choices' / 'endings' field"):
         trainer.train()
+
+
+def test_a_model_instance_keeps_its_label_names_or_takes_the_datas(tmp_path, tiny):
+    from mintformers import AutoModelForSequenceClassification
+
+    args = TrainingArguments(str(tmp_path), max_steps=1, per_device_train_batch_size=4, save_steps=None, report_to="none")
+    unnamed = AutoModelForSequenceClassification.from_pretrained(tiny["bert"], num_labels=2)  # LABEL_0, LABEL_1
+    trainer = Trainer(unnamed, args, train_dataset=CLASSIFICATION)  # the task comes from the class
+    assert trainer.task.name == "sequence-classification" and trainer.task.label2id == {"neg": 0, "pos": 1}
+    named = AutoModelForSequenceClassification.from_pretrained(tiny["bert"], id2label={0: "pos", 1: "neg"}, label2id={"pos": 0, "neg": 1})
+    trainer = Trainer(named, args, train_dataset=CLASSIFICATION)
+    assert trainer.task.label2id == {"pos": 0, "neg": 1}
+    inputs, _ = trainer.task.collate(CLASSIFICATION[:2], [0, 1], 0, True)
+    assert inputs["labels"].tolist() == [0, 1]  # "pos", "neg" by the model's names

@@ -143,27 +143,18 @@ def _label_order(values: Sequence[Any]) -> list[Any]:
     return (["O"] + [n for n in names if n != "O"]) if "O" in names else names
 
 
-class SequenceClassification(Task):
-    name = "sequence-classification"
-    auto_class = "AutoModelForSequenceClassification"
-    main_metric = "accuracy"
+class _Labelled(Task):
+    """Label names ↔ ids for the classification tasks: names from the data (sorted, 'O' first), from `labels=`, or
+    from a model whose config names them; integer labels are ids already."""
 
     def __init__(self, tokenizer: Any, **kwargs: Any):
         super().__init__(tokenizer, **kwargs)
-        self.regression = False
         self.label2id: dict[Any, int] | None = None
         self.num_labels = 2
 
-    def prepare(self, train: Any, evaluation: Any) -> None:
-        values = [_field(train[i], ("label",), self.name, i) for i in range(len(train))]
-        if evaluation is not None:
-            values += [_field(evaluation[i], ("label",), self.name, i) for i in range(len(evaluation))]
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values) and any(
-            isinstance(v, float) and not float(v).is_integer() for v in values
-        ):
-            self.regression, self.num_labels, self.main_metric = True, 1, "spearman"
-        elif all(isinstance(v, int) and not isinstance(v, bool) for v in values) and self.label_names is None:
-            self.num_labels = max(2, max(values) + 1)
+    def _learn_labels(self, values: list[Any], minimum: int) -> None:
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in values) and self.label_names is None:
+            self.num_labels = max(minimum, max(values) + 1)
         else:
             names = self.label_names or _label_order(values)
             self.label2id = {n: i for i, n in enumerate(names)}
@@ -171,8 +162,6 @@ class SequenceClassification(Task):
 
     def model_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"num_labels": self.num_labels}
-        if self.regression:
-            kwargs["problem_type"] = "regression"
         if self.label2id is not None:
             kwargs["id2label"] = {i: str(n) for n, i in self.label2id.items()}
             kwargs["label2id"] = {str(n): i for n, i in self.label2id.items()}
@@ -181,16 +170,11 @@ class SequenceClassification(Task):
     def adopt(self, model: nn.Module) -> None:
         super().adopt(model)
         self.num_labels = model.config.num_labels
-        self.regression = self.num_labels == 1
-        if self.regression:
-            self.main_metric = "spearman"
         mapping = getattr(model.config, "label2id", None) or {}
-        if self.label2id is not None or any(not str(k).startswith("LABEL_") for k in mapping):
+        if any(not str(name).startswith("LABEL_") for name in mapping):  # the model names its labels: they win
             self.label2id = dict(mapping)
 
-    def _label(self, value: Any, index: int) -> Any:
-        if self.regression:
-            return float(value)
+    def _label_id(self, value: Any, index: int) -> int:
         if self.label2id is not None and not isinstance(value, int):
             if value not in self.label2id:
                 raise ValueError(f"Record {index}: label {value!r} is not one of {sorted(self.label2id, key=str)}.")
@@ -199,14 +183,45 @@ class SequenceClassification(Task):
             raise ValueError(f"Record {index}: label {value} is outside 0..{self.num_labels - 1}.")
         return int(value)
 
+
+class SequenceClassification(_Labelled):
+    name = "sequence-classification"
+    auto_class = "AutoModelForSequenceClassification"
+    main_metric = "accuracy"
+
+    def __init__(self, tokenizer: Any, **kwargs: Any):
+        super().__init__(tokenizer, **kwargs)
+        self.regression = False
+
+    def prepare(self, train: Any, evaluation: Any) -> None:
+        values = [_field(data[i], ("label",), self.name, i) for data in (train, evaluation) if data is not None for i in range(len(data))]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values) and any(
+            isinstance(v, float) and not float(v).is_integer() for v in values
+        ):
+            self.regression, self.num_labels, self.main_metric = True, 1, "spearman"
+        else:
+            self._learn_labels(values, minimum=2)
+
+    def model_kwargs(self) -> dict[str, Any]:
+        return {**super().model_kwargs(), **({"problem_type": "regression"} if self.regression else {})}
+
+    def adopt(self, model: nn.Module) -> None:
+        super().adopt(model)
+        self.regression = self.num_labels == 1
+        if self.regression:
+            self.main_metric = "spearman"
+
     def collate(self, records: list[dict[str, Any]], indices: list[int], epoch: int, train: bool) -> Batch:
         texts = [_field(r, ("text", "sentence"), self.name, i) for r, i in zip(records, indices)]
         pairs = [r.get("text_pair") for r in records]
         if any(p is not None for p in pairs) and any(p is None for p in pairs):
             raise ValueError("Some records have a 'text_pair' and some do not: give every record one, or none.")
         inputs = self._inputs(self._encode(texts, pairs if pairs[0] is not None else None))
-        labels = [self._label(_field(r, ("label",), self.name, i), i) for r, i in zip(records, indices)]
-        inputs["labels"] = torch.tensor(labels, dtype=torch.float32 if self.regression else torch.long)
+        labels = [_field(r, ("label",), self.name, i) for r, i in zip(records, indices)]
+        if self.regression:
+            inputs["labels"] = torch.tensor([float(v) for v in labels], dtype=torch.float32)
+        else:
+            inputs["labels"] = torch.tensor([self._label_id(v, i) for v, i in zip(labels, indices)], dtype=torch.long)
         return inputs, {}
 
     def evaluate_batch(self, model, inputs, meta):
@@ -231,41 +246,16 @@ class SequenceClassification(Task):
         return out
 
 
-class TokenClassification(Task):
+class TokenClassification(_Labelled):
     name = "token-classification"
     auto_class = "AutoModelForTokenClassification"
     main_metric = "token_f1"
-
-    def __init__(self, tokenizer: Any, **kwargs: Any):
-        super().__init__(tokenizer, **kwargs)
-        self.label2id: dict[Any, int] | None = None
-        self.num_labels = 2
 
     def _tags(self, record: dict[str, Any], index: int) -> list[Any]:
         return list(_field(record, ("tags", "ner_tags", "labels"), self.name, index))
 
     def prepare(self, train: Any, evaluation: Any) -> None:
-        values = [t for data in (train, evaluation) if data is not None for i in range(len(data)) for t in self._tags(data[i], i)]
-        if all(isinstance(v, int) for v in values) and self.label_names is None:
-            self.num_labels = max(values) + 1
-        else:
-            names = self.label_names or _label_order(values)
-            self.label2id = {n: i for i, n in enumerate(names)}
-            self.num_labels = len(names)
-
-    def model_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"num_labels": self.num_labels}
-        if self.label2id is not None:
-            kwargs["id2label"] = {i: str(n) for n, i in self.label2id.items()}
-            kwargs["label2id"] = {str(n): i for n, i in self.label2id.items()}
-        return kwargs
-
-    def adopt(self, model: nn.Module) -> None:
-        super().adopt(model)
-        self.num_labels = model.config.num_labels
-        mapping = getattr(model.config, "label2id", None) or {}
-        if self.label2id is not None or any(not str(k).startswith("LABEL_") for k in mapping):
-            self.label2id = dict(mapping)
+        self._learn_labels([t for data in (train, evaluation) if data is not None for i in range(len(data)) for t in self._tags(data[i], i)], minimum=1)
 
     @property
     def outside(self) -> int | None:
@@ -281,7 +271,7 @@ class TokenClassification(Task):
         for b, (word_tags, index) in enumerate(zip(tags, indices)):
             if len(word_tags) != len(words[b]):
                 raise ValueError(f"Record {index}: {len(words[b])} tokens but {len(word_tags)} tags.")
-            ids = [self.label2id[t] if self.label2id is not None else int(t) for t in word_tags]
+            ids = [self._label_id(t, index) for t in word_tags]
             row, previous = [], None
             for word in encoding.word_ids(b):  # the first piece of each word carries its label; the rest -100
                 row.append(-100 if word is None or word == previous else ids[word])
