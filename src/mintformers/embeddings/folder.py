@@ -123,11 +123,16 @@ def load_parts(name: str, dtype: Any, attn_implementation: str | None, hub: dict
 def write_folder(encoder: Any, path: str | os.PathLike) -> None:
     """Write a SentenceEncoder as a sentence-transformers folder: the checkpoint and tokenizer at the root, then one
     subfolder per module, `modules.json`, `sentence_bert_config.json` and `config_sentence_transformers.json`."""
+    from ..storage import save_folder
+
+    with save_folder(path) as save:  # every file of the folder replaces the old ones as one atomic save
+        _write_folder(encoder, save.path)
+
+
+def _write_folder(encoder: Any, root: Path) -> None:
     from .. import __version__
     from ..loading import atomic_write_text, save_state_dict
 
-    root = Path(path)
-    root.mkdir(parents=True, exist_ok=True)
     encoder.model.save_pretrained(root)
     encoder.tokenizer.save_pretrained(root)
     entries = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"}]

@@ -4,17 +4,16 @@ them back so that the reference (and mintformers) loads the same tokenizer."""
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import logging
 import os
-import uuid
 from typing import Any
 
 from tokenizers import AddedToken
 
 from mintformers.hub import CheckpointError, hub_kwargs, resolve_file
+from mintformers.storage import atomic_write_text, save_folder
 
 from .special_tokens import SPECIAL_TOKENS_ATTRIBUTES
 
@@ -35,18 +34,8 @@ FULL_TOKENIZER_FILE = "tokenizer.json"
 
 
 def _atomic_write_text(path: str, text: str) -> None:
-    """Write `text` to `path` so readers never see a half-written file: a temp file in the same dir, then rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666 & ~umask, like open()
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    """Write `text` to `path` atomically (within save_pretrained: as part of the folder's one atomic save)."""
+    atomic_write_text(path, text)
 
 
 def _json_text(obj: Any) -> str:
@@ -221,15 +210,19 @@ class TokenizerFilesMixin:
     ) -> tuple[str, ...]:
         """Write tokenizer_config.json, special_tokens_map.json and the vocabulary files (HF layout).
 
-        Every file is written atomically (temp file + rename), so a crash never leaves a truncated file behind.
-        Returns the paths written.
+        The files replace the folder's old ones as one atomic save (`mintformers.storage.save_folder`): after a
+        crash the folder holds the old tokenizer or the new one. Returns the paths written.
         """
         if push_to_hub:
             raise NotImplementedError("push_to_hub is not supported; upload the saved folder with huggingface_hub.")
         save_directory = os.fspath(save_directory)
         if os.path.isfile(save_directory):
             raise ValueError(f"Provided path ({save_directory}) should be a directory, not a file")
-        os.makedirs(save_directory, exist_ok=True)
+        with save_folder(save_directory) as save:  # every tokenizer file replaces the old ones as one atomic save
+            written = self._save_files(str(save.path), legacy_format, filename_prefix)
+        return tuple(str(save.final(path)) for path in written)
+
+    def _save_files(self, save_directory: str, legacy_format: bool | None, filename_prefix: str | None) -> tuple[str, ...]:
         prefix = f"{filename_prefix}-" if filename_prefix else ""
 
         config_file = os.path.join(save_directory, prefix + TOKENIZER_CONFIG_FILE)
