@@ -74,7 +74,7 @@ def test_a_part_appears_whole_or_not_at_all(tmp_path, monkeypatch):
     other = plan_blocks(inputs, 5)[1]
     with pytest.raises(OSError):
         write_part(tmp_path, other, list(range(5)), TEXTS[:5], vectors, "int64")
-    assert not (tmp_path / part_name(other.index)).exists() and not list(tmp_path.glob(".part-*"))
+    assert not (tmp_path / part_name(other.index)).exists() and not list(tmp_path.glob(".*"))  # nothing left over
 
 
 def test_bad_inputs_are_named(tmp_path):

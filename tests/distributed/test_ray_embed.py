@@ -105,7 +105,9 @@ def test_a_killed_job_resumes_without_recomputing_or_losing_rows(cluster, tmp_pa
     blocks = json.loads((output / "_manifest.json").read_text())["blocks"]
     written = {p.name: p.stat().st_mtime_ns for p in output.glob("part-*.parquet")}
     assert 2 <= len(written) < len(blocks), "the kill should land half-way"
-    (output / ".part-000009.parquet.x1y2.tmp").write_bytes(b"PAR1 half a file")  # as a kill mid-write leaves
+    leftover = output / ".mintformers-save-0123456789abcdef"  # as a kill mid-write leaves: a staged half part
+    leftover.mkdir(exist_ok=True)
+    (leftover / "part-000009.parquet").write_bytes(b"PAR1 half a file")
 
     # resumed from the command line (Ray is already up in this process: the address is that cluster's)
     code = main(["embed", "--ray", cluster, str(corpus), "-o", str(output), "--model", str(models["st"]), "--block-rows", "4", "--json"])
@@ -113,7 +115,7 @@ def test_a_killed_job_resumes_without_recomputing_or_losing_rows(cluster, tmp_pa
     result = json.loads(capsys.readouterr().out)
     assert (result["skipped"], result["embedded"], result["count"]) == (len(written), len(blocks) - len(written), 30)
     assert all((output / name).stat().st_mtime_ns == mtime for name, mtime in written.items())  # not recomputed
-    assert not list(output.glob(".part-*"))
+    assert not list(output.glob(".mintformers-save-*"))  # removed by the next save
     table = read_parts(output)
     assert table.column("id").to_pylist() == list(range(30))  # every row once, in input order
     reference = SentenceEncoder.from_pretrained(models["st"], device="cpu").encode(table.column("text").to_pylist())

@@ -17,7 +17,7 @@ import torch.distributed as dist
 from safetensors.torch import load_file
 
 from mintformers.training import Trainer, TrainingArguments
-from mintformers.training.checkpoint import list_checkpoints, load_tree, write_folder
+from mintformers.training.checkpoint import list_checkpoints, load_tree
 
 WORDS = "good new house bad old car fast train slow dog big red river small cat".split()
 
@@ -183,19 +183,20 @@ def test_resuming_with_other_batch_settings_is_refused(tmp_path, tiny):
         train(tiny["bert"], tmp_path, batch=2, steps=3, resume=True)
 
 
-def test_a_folder_is_replaced_whole_or_not_at_all(tmp_path):
-    def complete(folder):
-        (folder / "a.json").write_text("new")
+def test_a_checkpoint_that_failed_half_way_does_not_count(tmp_path, tiny, monkeypatch):
+    import mintformers.training.trainer as trainer_module
 
-    def broken(folder):
-        (folder / "a.json").write_text("half")
-        raise OSError("disk full")
+    original = trainer_module.save_tree
 
-    write_folder(tmp_path / "checkpoint-1", complete)
-    with pytest.raises(OSError):
-        write_folder(tmp_path / "checkpoint-1", broken)
-    assert (tmp_path / "checkpoint-1" / "a.json").read_text() == "new"
-    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint-1"]  # no temporary folder left behind
+    def fail_on_rng(obj, directory, name):
+        if name == "rng":  # the model and optimizer are written by now
+            raise OSError("disk full")
+        original(obj, directory, name)
+
+    monkeypatch.setattr(trainer_module, "save_tree", fail_on_rng)
+    with pytest.raises(OSError, match="disk full"):
+        train(tiny["bert"], tmp_path, batch=4, steps=3)
+    assert list_checkpoints(tmp_path) == [] and not list((tmp_path / "checkpoint-2").iterdir())
 
 
 # ---- evaluation, best checkpoint, early stopping, logging ------------------------------------------------------------

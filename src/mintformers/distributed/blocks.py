@@ -6,21 +6,22 @@ file once to count its rows and remember the byte offset where each block starts
 `part-<k>.parquet` (id, text, embedding). The plan is stored in `_manifest.json` with the inputs' sizes and
 modification times, so a rerun checks it is continuing the same job and skips every part already on disk.
 
-A part is written under a hidden temporary name (`.part-<k>.parquet.<random>.tmp`), flushed to disk, then
-renamed: a run killed at any moment leaves complete parts and possibly a hidden leftover, which readers ignore
-(pyarrow and Ray skip names starting with '.' or '_') and the next run deletes.
+A part is written with `storage.atomic_path`: complete under a hidden staging folder, fsynced, then renamed. A run
+killed at any moment leaves complete parts and possibly a hidden leftover, which readers ignore (pyarrow and Ray
+skip names starting with '.' or '_') and the next save in the folder deletes.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ..storage import atomic_path
 
 __all__ = ["Block", "InputFile", "find_inputs", "plan_blocks", "read_block", "id_type", "write_part", "part_name", "Manifest"]
 
@@ -177,16 +178,8 @@ def write_part(directory: Path, block: Block, ids: list[Any], texts: list[str], 
             raise ValueError(f"Block {block.index}: every id must be an integer, like the first one (got e.g. {ids[:3]}).") from None
     table = pa.table({"id": id_array, "text": pa.array(texts, pa.string()), "embedding": vectors})
     final = directory / part_name(block.index)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pq.write_table(table, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, final)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(final) as staged:  # written whole under a hidden name, fsynced, renamed
+        pq.write_table(table, staged)
     return final
 
 

@@ -245,7 +245,7 @@ def embed_dataset(
 def _plan(out: Path, inputs: list[InputFile], model: ModelSource, text_column: str, id_column: str | None,
           block_rows: int, normalize: bool, overwrite: bool) -> tuple[Manifest, list[Block]]:
     """The job's manifest (read, or planned and written) and the blocks still to embed."""
-    from ..loading import atomic_write_text
+    from ..storage import atomic_write_text
 
     settings = {"model": _model_name(model), "text_column": text_column, "id_column": id_column, "block_rows": block_rows,
                 "normalize": normalize}
@@ -253,8 +253,6 @@ def _plan(out: Path, inputs: list[InputFile], model: ModelSource, text_column: s
         for p in [*out.glob("part-*.parquet"), out / MANIFEST_NAME]:
             p.unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
-    for leftover in out.glob(".part-*.tmp"):  # parts a killed run was writing
-        leftover.unlink(missing_ok=True)
     manifest = Manifest.read(out)
     if manifest is not None:
         changed = manifest.differences(inputs, settings)

@@ -8,20 +8,15 @@ A checkpoint folder `checkpoint-<step>` is a normal model folder (what `from_pre
     trainer_state.json                       step, epoch, data position, best metric, gradient scaler, arguments
 
 Reading it back runs no code: safetensors holds raw tensors, JSON holds numbers and strings. The folder is
-written under a hidden temporary name and renamed into place when complete, so a run killed while saving
-leaves the previous checkpoints and at most a hidden leftover (removed by the next save), never a partial
-`checkpoint-<step>`.
+written as one `storage.save_folder` save: a run killed while saving leaves no checkpoint-<step> that counts
+(trainer_state.json arrives with everything else, at the commit), or the whole of it.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
-import shutil
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +29,6 @@ __all__ = [
     "load_tree",
     "rng_state",
     "set_rng_state",
-    "write_folder",
     "list_checkpoints",
     "latest_checkpoint",
 ]
@@ -135,39 +129,19 @@ def set_rng_state(state: dict[str, Any]) -> None:
 # ---- folders -------------------------------------------------------------------------------------------------------
 
 
-def write_folder(final: Path, fill: Callable[[Path], None]) -> None:
-    """Build a folder with `fill(temporary_folder)` and rename it to `final` only when complete.
-
-    An existing `final` is moved aside first and removed after the swap. Hidden leftovers of an interrupted
-    save (`.<name>.tmp-*`, `.<name>.old-*`) are removed here.
-    """
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    for leftover in final.parent.glob(f".{final.name}.*-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
-    try:
-        fill(tmp)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if final.exists():
-        old = final.parent / f".{final.name}.old-{os.getpid()}"
-        os.replace(final, old)
-    os.replace(tmp, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def list_checkpoints(output_dir: Path) -> list[Path]:
-    """Complete `checkpoint-<step>` folders in `output_dir`, oldest step first."""
+    """Complete `checkpoint-<step>` folders in `output_dir`, oldest step first (a save that committed but was
+    interrupted is finished first; one that never committed holds no trainer_state.json and is not listed)."""
+    from ..storage import recover
+
     found = []
     if Path(output_dir).is_dir():
         for p in Path(output_dir).iterdir():
             m = CHECKPOINT_PATTERN.fullmatch(p.name)
-            if m and (p / STATE_NAME).is_file():
-                found.append((int(m.group(1)), p))
+            if m and p.is_dir():
+                recover(p)
+                if (p / STATE_NAME).is_file():
+                    found.append((int(m.group(1)), p))
     return [p for _, p in sorted(found)]
 
 

@@ -11,7 +11,7 @@ import types
 from pathlib import Path
 from typing import Any
 
-from ..loading import atomic_write_text
+from ..storage import atomic_write_text
 
 __all__ = ["MetricsLog"]
 

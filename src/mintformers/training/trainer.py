@@ -32,6 +32,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from ..progress import Progress
+from ..storage import save_folder
 from .arguments import TrainingArguments
 from .checkpoint import (
     STATE_NAME,
@@ -41,7 +42,6 @@ from .checkpoint import (
     rng_state,
     save_tree,
     set_rng_state,
-    write_folder,
 )
 from .data import BatchOrder, as_dataset
 from .parallel import full_model_state, full_optimizer_state, load_optimizer_state, setup, unwrap, wrap
@@ -382,14 +382,12 @@ class Trainer:
                 "gradient_accumulation_steps": self.args.gradient_accumulation_steps, "args": self.args.to_dict(),
             }
 
-            def fill(tmp: Path) -> None:
-                self._save_weights(tmp, weights)
-                save_tree(optimizer_state, tmp, "optimizer")
-                save_tree(rngs, tmp, "rng")
-                (tmp / "scheduler.json").write_text(json.dumps(scheduler.state_dict()), encoding="utf-8")
-                (tmp / STATE_NAME).write_text(json.dumps(trainer_state, indent=1), encoding="utf-8")  # written last
-
-            write_folder(path, fill)
+            with save_folder(path) as save:  # one atomic save: the model folder and the training state
+                self._save_weights(save.path, weights)
+                save_tree(optimizer_state, save.path, "optimizer")
+                save_tree(rngs, save.path, "rng")
+                (save.path / "scheduler.json").write_text(json.dumps(scheduler.state_dict()), encoding="utf-8")
+                (save.path / STATE_NAME).write_text(json.dumps(trainer_state, indent=1), encoding="utf-8")
             self._rotate_checkpoints()
         d.barrier()
 
@@ -454,7 +452,8 @@ class Trainer:
         model = self._prepare()
         weights = full_model_state(model)
         if self.dist.is_main:
-            write_folder(target, lambda tmp: self._save_weights(tmp, weights))
+            with save_folder(target) as save:
+                self._save_weights(save.path, weights)
         self.dist.barrier()
         return target
 
