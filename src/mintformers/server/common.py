@@ -1,0 +1,120 @@
+"""What every route shares: the limits, the error a route raises, JSON answers, off-loop work, and waiting for the
+batcher while watching for the client to leave."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+__all__ = ["Limits", "ApiError", "ClientDisconnected", "dumps", "error_response", "json_response", "off_loop", "until_done_or_disconnected"]
+
+T = TypeVar("T")
+
+# Work on inputs up to this many characters runs on the event loop (tokenizing a sentence takes tens of
+# microseconds, less than a hop to a thread); larger inputs are tokenized in a worker thread.
+INLINE_CHARS = 2_000
+
+
+@dataclass
+class Limits:
+    """What the server accepts (the `mintformers serve` options of the same names)."""
+
+    max_concurrent_requests: int = 512  # requests being served at once; beyond: 429 with Retry-After
+    max_batch_tokens: int = 16_384  # padded tokens per forward pass (rows × longest row)
+    max_batch_requests: int = 64  # rows (texts, pairs, prompts) per forward pass
+    max_client_batch_size: int = 32  # inputs in one request; beyond: 413
+    max_input_length: int | None = None  # tokens per input (None: what the model takes); beyond: 413 unless truncate
+    auto_truncate: bool = False  # truncate over-long inputs when a request does not say
+    max_payload_bytes: int = 2_000_000  # request body; beyond: 413
+    max_new_tokens: int = 1_024  # generation: tokens per completion
+    body_timeout: float = 30.0  # seconds a client may take to send its body; then 408
+    header_timeout: float = 10.0  # seconds a connection may take to send its request line and headers
+
+    def __post_init__(self) -> None:
+        for name in ("max_concurrent_requests", "max_batch_tokens", "max_batch_requests", "max_client_batch_size",
+                     "max_payload_bytes", "max_new_tokens"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
+        if self.max_input_length is not None and self.max_input_length < 1:
+            raise ValueError(f"max_input_length must be at least 1, got {self.max_input_length}.")
+
+
+class ApiError(Exception):
+    """A request the server refuses or cannot serve: `status`, a message naming the problem and its fix, and the
+    TEI error type (validation, overloaded, unhealthy, backend)."""
+
+    def __init__(self, status: int, message: str, error_type: str = "validation", headers: dict[str, str] | None = None,
+                 param: str | None = None):
+        super().__init__(message)
+        self.status, self.error_type, self.headers, self.param = status, error_type, headers, param
+
+
+class ClientDisconnected(Exception):
+    """The client went away before its answer was ready; nothing is sent."""
+
+
+def _jsonable(value: Any) -> Any:
+    """numpy scalars/arrays and tensors that pipelines return → plain JSON values."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def dumps(content: Any) -> str:
+    return json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=_jsonable)
+
+
+def json_response(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """JSON straight from the value (FastAPI's encoder walks every float of a vector in Python: slow)."""
+    return Response(dumps(content).encode("utf-8"), status_code=status, headers=headers, media_type="application/json")
+
+
+_OPENAI_TYPES = {401: "authentication_error", 404: "not_found_error", 429: "rate_limit_error", 503: "service_unavailable"}
+
+
+def error_response(path: str, status: int, message: str, error_type: str = "validation", param: str | None = None,
+                   headers: dict[str, str] | None = None) -> Response:
+    """An error in the shape the route's clients read: OpenAI's under /v1/, TEI's ({"error", "error_type"}) elsewhere."""
+    if path.startswith("/v1/"):
+        kind = _OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+        content: Any = {"error": {"message": message, "type": kind, "param": param, "code": None}}
+    else:
+        content = {"error": message, "error_type": error_type}
+    return json_response(content, status, headers)
+
+
+async def off_loop(chars: int, function: Callable[..., T], *args: Any) -> T:
+    """`function(*args)` on the loop when the input is small, else in a worker thread."""
+    if chars <= INLINE_CHARS:
+        return function(*args)
+    return await asyncio.to_thread(function, *args)
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns once the client has gone (the body was read already: the next message is the disconnect)."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+async def until_done_or_disconnected(request: Request, work: Awaitable[T]) -> T:
+    """Await `work`; if the client disconnects first, cancel it (the batcher drops its queued rows) and raise
+    ClientDisconnected."""
+    task = asyncio.ensure_future(work)
+    watch = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait((task, watch), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not task.done():
+            task.cancel()
+        watch.cancel()
+    if not task.done() or task.cancelled():
+        raise ClientDisconnected()
+    return task.result()
