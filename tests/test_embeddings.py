@@ -368,9 +368,9 @@ def test_each_text_alone_equals_it_in_any_batch(tiny_st_dir):
 
 
 def test_large_inputs_are_windowed_and_restored_in_order(tiny_st_dir, monkeypatch):
-    import mintformers.embeddings as E
+    import mintformers.embeddings.batching as batching
 
-    monkeypatch.setattr(E, "_WINDOW_BATCHES", 1)  # windows of 1024 texts
+    monkeypatch.setattr(batching, "WINDOW_BATCHES", 1)  # windows of 1024 texts
     encoder = SentenceEncoder.from_pretrained(tiny_st_dir)
     rng = np.random.default_rng(1)
     texts = [" ".join(rng.choice(WORDS, size=rng.integers(1, 20))) for _ in range(2100)]

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .hub import CheckpointError, hub_kwargs, resolve_file
+from .storage import atomic_write_text, read_json
 
 __all__ = ["PretrainedConfig", "ConfigError", "CONFIG_NAME"]
 
@@ -220,8 +221,6 @@ class PretrainedConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
     def to_json_file(self, path: str | os.PathLike) -> None:
-        from .loading import atomic_write_text
-
         atomic_write_text(Path(path), self.to_json_string())
 
     @classmethod
@@ -281,17 +280,6 @@ class PretrainedConfig:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__} {self.to_json_string()}"
-
-
-def read_json(path: str | os.PathLike) -> dict[str, Any]:
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except json.JSONDecodeError as e:
-        raise CheckpointError(f"{str(path)!r} is not valid JSON ({e}); the file is corrupt or truncated.") from e
-    if not isinstance(data, dict):
-        raise CheckpointError(f"{str(path)!r} must hold a JSON object, found {type(data).__name__}.")
-    return data
 
 
 def _jsonable(value: Any) -> Any:

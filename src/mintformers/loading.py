@@ -6,18 +6,17 @@ complete, so a crash leaves the previous checkpoint intact, never a half-written
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import pickle
 import re
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 
 from .hub import CheckpointError, resolve_file
+from .storage import atomic_path, atomic_write_text, read_json
 
 __all__ = [
     "SAFE_WEIGHTS_NAME",
@@ -46,8 +45,6 @@ def find_weight_files(name_or_path: str | os.PathLike, **hub) -> list[Path]:
             return [path]
         index_path = resolve_file(name_or_path, index, required=False, **hub)
         if index_path is not None:
-            from .config import read_json
-
             weight_map = read_json(index_path).get("weight_map")
             if not isinstance(weight_map, dict) or not weight_map:
                 raise CheckpointError(f"{str(index_path)!r} has no 'weight_map'; the index file is corrupt.")
@@ -103,27 +100,6 @@ def _read_bin(path: Path) -> dict[str, torch.Tensor]:
 
 
 # ---- writing ----------------------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path next to `path`; on success rename it over `path`, on failure remove it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, path)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
 
 
 def parse_size(size: int | str) -> int:
