@@ -27,9 +27,16 @@ Model work runs in the batcher's worker thread (PyTorch releases the GIL in its 
 
 from __future__ import annotations
 
-from .app import TASKS, ServerState, create_app
-from .batching import Batcher
-from .common import ApiError, Limits
-from .run import BackgroundServer, bind, serve
+import importlib
+from typing import Any
 
-__all__ = ["create_app", "Limits", "ApiError", "Batcher", "BackgroundServer", "bind", "serve", "ServerState", "TASKS"]
+# name → module; imported on first use, so `mintformers.server.limits` (the CLI's defaults) loads without FastAPI
+_EXPORTS = {"create_app": "app", "ServerState": "app", "TASKS": "app", "Batcher": "batching", "ApiError": "common",
+            "Limits": "limits", "BackgroundServer": "run", "bind": "run", "serve": "run"}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)

@@ -27,13 +27,13 @@ from .batching import Batcher
 from .common import (
     ApiError,
     ClientDisconnected,
-    Limits,
     error_response,
     json_response,
     off_loop,
     until_done_or_disconnected,
 )
 from .guard import Guard
+from .limits import Limits
 from .metrics import CONTENT_TYPE_LATEST, Metrics
 from .schemas import DecodeRequest, TokenizeRequest
 

@@ -1,4 +1,4 @@
-"""What every route shares: the limits, the error a route raises, JSON answers, off-loop work, and waiting for the
+"""What every route shares: the error a route raises, JSON answers, off-loop work, and waiting for the
 batcher while watching for the client to leave."""
 
 from __future__ import annotations
@@ -6,43 +6,18 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-__all__ = ["Limits", "ApiError", "ClientDisconnected", "dumps", "error_response", "json_response", "off_loop", "until_done_or_disconnected"]
+__all__ = ["ApiError", "ClientDisconnected", "dumps", "error_response", "json_response", "off_loop", "until_done_or_disconnected"]
 
 T = TypeVar("T")
 
 # Work on inputs up to this many characters runs on the event loop (tokenizing a sentence takes tens of
 # microseconds, less than a hop to a thread); larger inputs are tokenized in a worker thread.
 INLINE_CHARS = 2_000
-
-
-@dataclass
-class Limits:
-    """What the server accepts (the `mintformers serve` options of the same names)."""
-
-    max_concurrent_requests: int = 512  # requests being served at once; beyond: 429 with Retry-After
-    max_batch_tokens: int = 16_384  # padded tokens per forward pass (rows × longest row)
-    max_batch_requests: int = 64  # rows (texts, pairs, prompts) per forward pass
-    max_client_batch_size: int = 32  # inputs in one request; beyond: 413
-    max_input_length: int | None = None  # tokens per input (None: what the model takes); beyond: 413 unless truncate
-    auto_truncate: bool = False  # truncate over-long inputs when a request does not say
-    max_payload_bytes: int = 2_000_000  # request body; beyond: 413
-    max_new_tokens: int = 1_024  # generation: tokens per completion
-    body_timeout: float = 30.0  # seconds a client may take to send its body; then 408
-    header_timeout: float = 10.0  # seconds a connection may take to send its request line and headers
-
-    def __post_init__(self) -> None:
-        for name in ("max_concurrent_requests", "max_batch_tokens", "max_batch_requests", "max_client_batch_size",
-                     "max_payload_bytes", "max_new_tokens"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
-        if self.max_input_length is not None and self.max_input_length < 1:
-            raise ValueError(f"max_input_length must be at least 1, got {self.max_input_length}.")
 
 
 class ApiError(Exception):

@@ -18,6 +18,7 @@ import torch
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
+from ..embeddings.batching import pad_id_of, pad_rows
 from .common import ApiError, json_response, off_loop
 from .schemas import EmbedAllRequest, EmbedRequest, OpenAIEmbeddingsRequest, SimilarityRequest
 
@@ -44,6 +45,7 @@ class EmbeddingEngine:
         limits = [n for n in (max_input_length, encoder.max_seq_length) if n]
         self.max_length = min(limits) if limits else None
         self.dimension = encoder.get_sentence_embedding_dimension()
+        self.pad_id = pad_id_of(self.tokenizer)
 
     # ---- on the event loop or a tokenization thread ----------------------------------------------------------------
     def prompt(self, prompt_name: str | None) -> str | None:
@@ -95,7 +97,7 @@ class EmbeddingEngine:
     def run(self, key: tuple, rows: list) -> list[tuple[np.ndarray, np.ndarray | None]]:
         texts: list[_Text] = [row.payload for row in rows]
         encoder = self.encoder
-        input_ids, mask = encoder._pad([t.ids for t in texts], encoder.device)
+        input_ids, mask = pad_rows([t.ids for t in texts], self.pad_id, encoder.device)
         features = encoder.forward({"input_ids": input_ids, "attention_mask": mask, "prompt_length": key[1]})
         vectors = features["sentence_embedding"].float().cpu().numpy()
         hidden = features["token_embeddings"] if any(t.tokens for t in texts) else None
