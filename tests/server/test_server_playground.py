@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from server_helpers import task_pipeline
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -20,7 +19,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / ".cache" / "test-artifacts"
 @pytest.fixture(scope="module")
 def page():
     if not CHROMIUM.exists():
-        message = "Debian's chromium is not installed: tools/install_chromium.sh (make test runs it)"
+        message = "Debian's chromium is not installed: tools/install_test_packages.sh (make test runs it)"
         if os.environ.get("MINTFORMERS_REQUIRE_REAL_WEIGHTS") == "1":
             pytest.fail(message)
         pytest.skip(message)
