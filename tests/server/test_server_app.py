@@ -134,7 +134,8 @@ def test_bad_requests_get_clear_4xx(servers, models):
     stalled = raw(url, head + b'Content-Length: 100\r\n\r\n{"inputs": "x"}')
     assert stalled.startswith(b"HTTP/1.1 408") and b"did not arrive within 1 s" in stalled
     short = raw(url, head + b'Content-Length: 5\r\n\r\n{"inputs": "x"}', timeout=3)
-    assert short.startswith(b"HTTP/1.1 400") and b"not valid JSON" in short
+    assert short.startswith(b"HTTP/1.1 400")  # the 5 bytes are no JSON; the rest is no request (either is said)
+    assert b"not valid JSON" in short or b"Invalid HTTP request" in short
     healthy(url, encoder)
 
 

@@ -5,6 +5,7 @@ each, the server is healthy and correct."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -252,6 +253,11 @@ def test_sigterm_finishes_in_flight_requests_and_exits_0(models, tmp_path):
             assert process.poll() is None, process.communicate()
             time.sleep(0.1)
         url = f"http://127.0.0.1:{port_file.read_text()}"
+        for _ in range(600):  # the socket listens before uvicorn runs: wait until it answers
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(url + "/health").status_code == 200:
+                    break
+            time.sleep(0.05)
         answer: list[httpx.Response] = []
         flight = threading.Thread(target=lambda: answer.append(httpx.post(url + "/embed", json={"inputs": "x"}, timeout=30)))
         flight.start()

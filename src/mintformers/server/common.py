@@ -4,10 +4,10 @@ batcher while watching for the client to leave."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -35,19 +35,21 @@ class ClientDisconnected(Exception):
 
 
 def _jsonable(value: Any) -> Any:
-    """numpy scalars/arrays and tensors that pipelines return → plain JSON values."""
+    """Tensors (and anything else with tolist) that pipelines return → plain JSON values."""
     if hasattr(value, "tolist"):
         return value.tolist()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def dumps(content: Any) -> str:
-    return json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=_jsonable)
+def dumps(content: Any) -> bytes:
+    """JSON bytes. orjson writes numpy arrays and scalars directly, a float32 vector in its shortest exact form,
+    some 20x faster than json.dumps on a 384-value vector (which spends ~1 us per float in Python's repr)."""
+    return orjson.dumps(content, default=_jsonable, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
 
 
 def json_response(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """JSON straight from the value (FastAPI's encoder walks every float of a vector in Python: slow)."""
-    return Response(dumps(content).encode("utf-8"), status_code=status, headers=headers, media_type="application/json")
+    """JSON straight from the value, numpy arrays included (FastAPI's encoder walks every float in Python)."""
+    return Response(dumps(content), status_code=status, headers=headers, media_type="application/json")
 
 
 _OPENAI_TYPES = {401: "authentication_error", 404: "not_found_error", 429: "rate_limit_error", 503: "service_unavailable"}

@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
-from ..embeddings.batching import pad_id_of, pad_rows
+from ..embeddings.batching import CPU_BATCH_OVERHEAD_TOKENS, pad_id_of, pad_rows
 from .common import ApiError, json_response, off_loop
 from .schemas import EmbedAllRequest, EmbedRequest, OpenAIEmbeddingsRequest, SimilarityRequest
 
@@ -31,7 +32,9 @@ __all__ = ["EmbeddingEngine", "embedding_routes"]
 @dataclass
 class _Text:
     ids: list[int]
-    tokens: bool  # also return its token embeddings
+    dimensions: int | None = None  # keep the first `dimensions` values
+    normalize: bool = False  # scale to unit length (after cutting)
+    tokens: bool = False  # also return its token embeddings
 
 
 class EmbeddingEngine:
@@ -46,6 +49,8 @@ class EmbeddingEngine:
         self.max_length = min(limits) if limits else None
         self.dimension = encoder.get_sentence_embedding_dimension()
         self.pad_id = pad_id_of(self.tokenizer)
+        # a pass's fixed cost in padded tokens: the batcher splits what it took by length when that pays (CPU)
+        self.pass_overhead = CPU_BATCH_OVERHEAD_TOKENS if encoder.device.type == "cpu" else None
 
     # ---- on the event loop or a tokenization thread ----------------------------------------------------------------
     def prompt(self, prompt_name: str | None) -> str | None:
@@ -95,25 +100,22 @@ class EmbeddingEngine:
     # ---- in the batcher's worker thread ----------------------------------------------------------------------------
     @torch.inference_mode()
     def run(self, key: tuple, rows: list) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        """One pass; per row, its vector finished as asked (what encode() does after the pass: keep `dimensions`
+        values, then scale to unit length) as float32, and its token embeddings when asked."""
         texts: list[_Text] = [row.payload for row in rows]
         encoder = self.encoder
         input_ids, mask = pad_rows([t.ids for t in texts], self.pad_id, encoder.device)
         features = encoder.forward({"input_ids": input_ids, "attention_mask": mask, "prompt_length": key[1]})
-        vectors = features["sentence_embedding"].float().cpu().numpy()
+        vectors = features["sentence_embedding"].float()
         hidden = features["token_embeddings"] if any(t.tokens for t in texts) else None
-        return [
-            (vectors[i], hidden[i, : len(t.ids)].float().cpu().numpy() if t.tokens else None)
-            for i, t in enumerate(texts)
-        ]
-
-
-def _finish(vector: np.ndarray, dimensions: int | None, normalize: bool) -> np.ndarray:
-    """What encode() does after the pass: keep `dimensions` values, then scale to unit length."""
-    if dimensions is not None:
-        vector = vector[:dimensions]
-    if normalize:
-        vector = vector / max(float(np.linalg.norm(vector)), 1e-12)
-    return vector
+        out = []
+        for i, t in enumerate(texts):
+            vector = vectors[i, : t.dimensions]
+            if t.normalize:
+                vector = F.normalize(vector, dim=0)
+            tokens = hidden[i, : len(t.ids)].float().cpu().numpy() if t.tokens else None
+            out.append((vector.cpu().numpy(), tokens))
+        return out
 
 
 def embedding_routes(app: FastAPI, state: ServerState) -> tuple[type, Any]:
@@ -135,9 +137,10 @@ def embedding_routes(app: FastAPI, state: ServerState) -> tuple[type, Any]:
             raise ApiError(422, f"dimensions={dimensions} exceeds this model's {dim} dimensions.", param="dimensions")
         return dimensions
 
-    async def embed_rows(request: Request, rows: list[list[int]], prompt: str | None, tokens: bool = False) -> list:
+    async def embed_rows(request: Request, rows: list[list[int]], prompt: str | None, dimensions: int | None = None,
+                         normalize: bool = False, tokens: bool = False) -> list:
         key = engine().key(prompt)
-        return await state.submit(request, key, [(len(r), _Text(r, tokens)) for r in rows])
+        return await state.submit(request, key, [(len(r), _Text(r, dimensions, normalize, tokens)) for r in rows])
 
     async def tokenize(texts: list[str], prompt: str | None, truncate: bool | None, direction: str) -> list[list[int]]:
         truncate = state.limits.auto_truncate if truncate is None else truncate
@@ -149,8 +152,8 @@ def embedding_routes(app: FastAPI, state: ServerState) -> tuple[type, Any]:
         dimensions = dimensions_of(body.dimensions)
         prompt = engine().prompt(body.prompt_name)
         rows = await tokenize(texts, prompt, body.truncate, body.truncation_direction)
-        results = await embed_rows(request, rows, prompt)
-        return json_response([_finish(v, dimensions, body.normalize).tolist() for v, _ in results])
+        results = await embed_rows(request, rows, prompt, dimensions, body.normalize)
+        return json_response([vector for vector, _ in results])
 
     @app.post("/embed", tags=tags, summary="Embed texts (TEI)")
     async def embed_route(request: Request, body: EmbedRequest) -> Response:
@@ -162,7 +165,7 @@ def embedding_routes(app: FastAPI, state: ServerState) -> tuple[type, Any]:
         prompt = engine().prompt(body.prompt_name)
         rows = await tokenize(texts, prompt, body.truncate, body.truncation_direction)
         results = await embed_rows(request, rows, prompt, tokens=True)
-        return json_response([t.tolist() for _, t in results])
+        return json_response([tokens for _, tokens in results])
 
     @app.post("/similarity", tags=tags, summary="Similarity of one sentence to others (hub sentence-similarity)")
     async def similarity(request: Request, body: SimilarityRequest) -> Response:
@@ -170,12 +173,10 @@ def embedding_routes(app: FastAPI, state: ServerState) -> tuple[type, Any]:
         state.check_batch_size(len(texts), "inputs.sentences")
         prompt = engine().prompt(body.prompt_name)
         rows = await tokenize(texts, prompt, body.truncate, body.truncation_direction)
-        vectors = np.stack([v for v, _ in await embed_rows(request, rows, prompt)])
-        dimensions = engine().encoder.truncate_dim
-        if dimensions is not None:
-            vectors = vectors[:, :dimensions]
+        results = await embed_rows(request, rows, prompt, engine().encoder.truncate_dim)
+        vectors = np.stack([vector for vector, _ in results])
         scores = engine().encoder.similarity(vectors[:1], vectors[1:])[0]
-        return json_response(scores.tolist())
+        return json_response(scores.numpy())
 
     @app.post("/v1/embeddings", tags=tags, summary="Embed texts (OpenAI)")
     async def openai_embeddings(request: Request, body: OpenAIEmbeddingsRequest) -> Response:
@@ -189,14 +190,13 @@ def embedding_routes(app: FastAPI, state: ServerState) -> tuple[type, Any]:
         else:
             texts = texts_of(inputs, "input")  # type: ignore[arg-type]
             rows = await tokenize(texts, None, truncate, "right")
-        results = await embed_rows(request, rows, None)
+        results = await embed_rows(request, rows, None, dimensions)
         data = []
         for i, (vector, _) in enumerate(results):
-            vector = _finish(vector, dimensions, False).astype(np.float32)
             if body.encoding_format == "base64":
                 embedding: Any = base64.b64encode(vector.astype("<f4").tobytes()).decode("ascii")
             else:
-                embedding = vector.tolist()
+                embedding = vector
             data.append({"object": "embedding", "index": i, "embedding": embedding})
         tokens = sum(map(len, rows))
         return json_response({

@@ -224,8 +224,8 @@ class GenerationEngine:
 _OPENAI_FINISH = {"length": "length", "eos_token": "stop", "stop_sequence": "stop"}
 
 
-def _sse(payload: Any) -> str:
-    return f"data: {payload if isinstance(payload, str) else dumps(payload)}\n\n"
+def _sse(payload: Any) -> bytes:
+    return b"data: " + (payload.encode() if isinstance(payload, str) else dumps(payload)) + b"\n\n"
 
 
 def generation_routes(app: FastAPI, state: ServerState) -> tuple[type, Any]:
@@ -254,7 +254,7 @@ def generation_routes(app: FastAPI, state: ServerState) -> tuple[type, Any]:
         work = asyncio.ensure_future(generate(request, sampling, rows, lambda i, e: queue.put_nowait((i, e))))
         work.add_done_callback(lambda _: queue.put_nowait(None))
 
-        async def body() -> AsyncIterator[str]:
+        async def body() -> AsyncIterator[bytes]:
             try:
                 while (item := await queue.get()) is not None:
                     for chunk in events(*item):
@@ -294,7 +294,7 @@ def generation_routes(app: FastAPI, state: ServerState) -> tuple[type, Any]:
 
         started = set()
 
-        def events(index: int | None, event: dict | None) -> list[str]:
+        def events(index: int | None, event: dict | None) -> list[bytes]:
             if index is None:  # the end
                 tail = [_sse({**head, "choices": [], "usage": usage()})] if body.stream_options and body.stream_options.include_usage else []
                 return [*tail, _sse("[DONE]")]
@@ -343,7 +343,7 @@ def generation_routes(app: FastAPI, state: ServerState) -> tuple[type, Any]:
         rows = await tgi_rows(body)
         count = [0]
 
-        def events(index: int | None, event: dict | None) -> list[str]:
+        def events(index: int | None, event: dict | None) -> list[bytes]:
             if index is None:
                 return []
             count[0] += 1

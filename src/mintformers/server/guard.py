@@ -105,7 +105,7 @@ class Guard:
     def _limited(self, receive: Receive, scope: Scope) -> Receive:
         """`receive`, refusing a body over the size limit or slower than the body timeout."""
         limits = self.state.limits
-        deadline = time.monotonic() + limits.body_timeout
+        deadline = asyncio.get_running_loop().time() + limits.body_timeout
         size = 0
         body_done = scope["method"] not in ("POST", "PUT", "PATCH")
 
@@ -114,7 +114,8 @@ class Guard:
             if body_done:  # after the body: waiting for a disconnect is not limited
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), max(deadline - time.monotonic(), 0.001))
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
             except TimeoutError:
                 raise HTTPException(408, f"The body did not arrive within {limits.body_timeout:g} s.",
                                     headers={"Connection": "close"}) from None

@@ -6,9 +6,10 @@
     with BackgroundServer(app) as url:   # the same in a thread, on a free port (tests, notebooks, benchmarks)
         httpx.post(url + "/embed", json={"inputs": "hello"})
 
-uvicorn's HTTP/1.1 protocol closes a keep-alive connection that stays idle, but waits forever for the first request
-on a new connection and for headers sent a byte at a time; `_Protocol` adds a deadline for both, so idle and
+uvicorn's HTTP/1.1 protocols close a keep-alive connection that stays idle, but wait forever for the first request
+on a new connection and for headers sent a byte at a time; `_HeaderDeadline` adds a deadline for both, so idle and
 slow-loris connections are closed (they cost a socket each, never a thread: everything runs on one event loop).
+httptools parses HTTP in C (uvicorn's fast path, in the server extra); h11 is the fallback.
 """
 
 from __future__ import annotations
@@ -24,36 +25,37 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # httptools is not installed
+    HttpToolsProtocol = None  # type: ignore[assignment,misc]
+
 __all__ = ["bind", "serve", "BackgroundServer", "Server"]
 
 
-class _Protocol(H11Protocol):
-    """uvicorn's h11 protocol with a deadline for the request line and headers (`header_timeout` s)."""
+class _HeaderDeadline:
+    """A deadline (`header_timeout` s) for the request line and headers of each request on a connection, added to
+    one of uvicorn's HTTP/1.1 protocols; `_waiting()` says whether a request's headers are still to come."""
 
     header_timeout = 10.0
     _header_timer: Any = None
 
-    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
         self._arm()
 
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        if self.conn.their_state is not h11.IDLE:  # a whole request line and headers arrived
-            self._disarm()
-
     def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if not self.transport.is_closing():
+        super().on_response_complete()  # type: ignore[misc]
+        if not self.transport.is_closing():  # type: ignore[attr-defined]
             self._arm()  # the next request on this connection gets the same deadline
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
-        super().connection_lost(exc)
+        super().connection_lost(exc)  # type: ignore[misc]
 
     def _arm(self) -> None:
         self._disarm()
-        self._header_timer = self.loop.call_later(self.header_timeout, self._expire)
+        self._header_timer = self.loop.call_later(self.header_timeout, self._expire)  # type: ignore[attr-defined]
 
     def _disarm(self) -> None:
         if self._header_timer is not None:
@@ -62,8 +64,43 @@ class _Protocol(H11Protocol):
 
     def _expire(self) -> None:
         self._header_timer = None
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
-            self.transport.close()
+        if self._waiting() and not self.transport.is_closing():  # type: ignore[attr-defined]
+            self.transport.close()  # type: ignore[attr-defined]
+
+    def _waiting(self) -> bool:
+        raise NotImplementedError
+
+
+class _H11Protocol(_HeaderDeadline, H11Protocol):
+    """Pure Python h11: the fallback when httptools is not installed."""
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if not self._waiting():  # a whole request line and headers arrived
+            self._disarm()
+
+    def _waiting(self) -> bool:
+        return self.conn.their_state is h11.IDLE
+
+
+if HttpToolsProtocol is not None:
+
+    class _HttpToolsProtocol(_HeaderDeadline, HttpToolsProtocol):
+        """httptools' C parser (uvicorn's fast path): a few hundred microseconds less per request than h11."""
+
+        _headers_done = False
+
+        def on_headers_complete(self) -> None:
+            self._headers_done = True
+            self._disarm()
+            super().on_headers_complete()
+
+        def on_response_complete(self) -> None:
+            self._headers_done = False
+            super().on_response_complete()
+
+        def _waiting(self) -> bool:
+            return not self._headers_done
 
 
 class Server(uvicorn.Server):
@@ -100,7 +137,8 @@ def bind(host: str = "127.0.0.1", port: int = 8000) -> socket.socket:
 
 def _config(app: Any, sock: socket.socket, access_log: bool) -> uvicorn.Config:
     limits = app.state.server.limits
-    protocol = type("Protocol", (_Protocol,), {"header_timeout": limits.header_timeout})
+    base = _HttpToolsProtocol if HttpToolsProtocol is not None else _H11Protocol
+    protocol = type("Protocol", (base,), {"header_timeout": limits.header_timeout})
     host, port = sock.getsockname()[:2]
     return uvicorn.Config(
         app, host=host, port=port, http=protocol, lifespan="on", log_config=None, access_log=access_log,
