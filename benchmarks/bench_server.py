@@ -5,7 +5,9 @@ keep-alive HTTP/1.1 connections on one asyncio loop in this process, each sendin
 last answer arrived. Offline is `SentenceEncoder.encode(sentences)` on the same sentences in this process (the
 server process idles meanwhile). Rounds interleave offline, 1, 16 and 64 clients, so that load from other processes
 hits all alike; the table gives, per setting, the median requests/s over the rounds, p50/p99 latency of all its
-requests, the mean rows per forward pass (from the server's /metrics), and the ratio to offline throughput.
+requests, the mean rows per forward pass (from the server's /metrics), the CPU time per request (the server
+process; offline: this process while encoding — steadier than wall time on a busy machine), and the ratio to
+offline throughput.
 
     .venv/bin/python benchmarks/bench_server.py [--requests 512] [--rounds 3] [--clients 1 16 64] [--threads N]
 
@@ -108,6 +110,12 @@ async def _load(url: str, sentences: list[str], clients: int) -> tuple[float, li
     return len(bodies) / (time.perf_counter() - started), latencies
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def passes(url: str) -> tuple[float, float]:
     """(forward passes, rows) so far, from the server's metrics."""
     import httpx
@@ -147,16 +155,19 @@ def main() -> int:
         asyncio.run(_load(url, sentences[:64], 16))  # warm-up
         encoder.encode(sentences[:64])
         rates: dict[str, list[float]] = {"offline": []}
+        cpu: dict[str, list[float]] = {"offline": []}  # ms per sentence / request
         latency: dict[int, list[float]] = {c: [] for c in args.clients}
         per_pass: dict[int, list[float]] = {c: [] for c in args.clients}
         for _ in range(args.rounds):
-            started = time.perf_counter()
+            started, used = time.perf_counter(), time.process_time()
             encoder.encode(sentences)
             rates["offline"].append(len(sentences) / (time.perf_counter() - started))
+            cpu["offline"].append(1000 * (time.process_time() - used) / len(sentences))
             for clients in args.clients:
-                before = passes(url)
+                before, used = passes(url), cpu_seconds(process.pid)
                 rate, latencies = asyncio.run(_load(url, sentences, clients))
                 after = passes(url)
+                cpu.setdefault(f"{clients}", []).append(1000 * (cpu_seconds(process.pid) - used) / len(sentences))
                 rates.setdefault(f"{clients}", []).append(rate)
                 latency[clients].extend(latencies)
                 per_pass[clients].append((after[1] - before[1]) / max(after[0] - before[0], 1))
@@ -169,14 +180,16 @@ def main() -> int:
     print(f"\nall-MiniLM-L6-v2, {len(sentences)} one-sentence requests per setting, {args.rounds} interleaved rounds, "
           f"torch threads {args.threads or torch.get_num_threads()}, {os.cpu_count()} CPUs, load average "
           f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
-    print(f"{'setting':<22}{'req/s (median)':>16}{'range':>18}{'p50 ms':>9}{'p99 ms':>9}{'rows/pass':>11}{'x offline':>11}")
+    print(f"{'setting':<22}{'req/s (median)':>16}{'range':>18}{'p50 ms':>9}{'p99 ms':>9}{'rows/pass':>11}"
+          f"{'CPU ms/req':>12}{'x offline':>11}")
     print(f"{'offline encode':<22}{offline:>16.1f}{min(rates['offline']):>9.1f}-{max(rates['offline']):<8.1f}"
-          f"{'':>9}{'':>9}{'':>11}{1.0:>11.2f}")
+          f"{'':>9}{'':>9}{'':>11}{statistics.median(cpu['offline']):>12.2f}{1.0:>11.2f}")
     for clients in args.clients:
         r = rates[f"{clients}"]
         p50, p99 = np.percentile(np.array(latency[clients]) * 1000, [50, 99])
         print(f"{f'server, {clients} clients':<22}{statistics.median(r):>16.1f}{min(r):>9.1f}-{max(r):<8.1f}"
-              f"{p50:>9.1f}{p99:>9.1f}{statistics.mean(per_pass[clients]):>11.1f}{statistics.median(r) / offline:>11.2f}")
+              f"{p50:>9.1f}{p99:>9.1f}{statistics.mean(per_pass[clients]):>11.1f}"
+              f"{statistics.median(cpu[f'{clients}']):>12.2f}{statistics.median(r) / offline:>11.2f}")
     return 0
 
 

@@ -21,6 +21,34 @@ def minilm(minilm_dir) -> SentenceEncoder:
     return SentenceEncoder.from_pretrained(minilm_dir)
 
 
+FAMILY_SIZES = {
+    "mpnet": {},
+    "ernie_m": {},
+    "mobilebert": dict(hidden_size=32, embedding_size=16, intra_bottleneck_size=16, intermediate_size=24, num_hidden_layers=2,
+                       num_attention_heads=4, num_feedforward_networks=2, max_position_embeddings=64),
+    "mpt": dict(d_model=32, n_heads=4, n_layers=2, max_seq_len=64),
+}
+
+
+@pytest.fixture(scope="session")
+def family_encoders(models, tmp_path_factory) -> dict[str, Path]:
+    """A tiny plain checkpoint of each family besides BERT (the `st` model), sharing the WordPiece tokenizer, its
+    weights re-drawn (so the padding token's embedding is not zero, as in real MobileBERT checkpoints)."""
+    from mintformers import AutoModel
+    from task_models import make_tiny_family
+
+    from parity import perturb_
+
+    root = tmp_path_factory.mktemp("families")
+    paths = {}
+    for family, sizes in FAMILY_SIZES.items():
+        path = make_tiny_family(root / family, models["base"], family, "AutoModel", **sizes)
+        model = perturb_(AutoModel.from_pretrained(path), seed=1)
+        model.save_pretrained(path)
+        paths[family] = path
+    return paths
+
+
 @pytest.fixture(scope="session")
 def tiny_models(models, tmp_path_factory) -> dict[str, Path]:
     """The task checkpoints plus a one-label classifier (a cross-encoder, for /rerank)."""

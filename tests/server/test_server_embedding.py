@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import re
 
 import httpx
 import numpy as np
@@ -113,3 +115,22 @@ def test_limits_truncation_and_bad_requests(servers, models):
     r = httpx.post(url + "/v1/embeddings", json={"input": "a", "encoding_format": "hex"})
     error = r.json()["error"]
     assert r.status_code == 422 and error["param"] == "encoding_format" and "'float' or 'base64'" in error["message"]
+
+
+@pytest.mark.parametrize("family", ["mpnet", "mobilebert", "ernie_m", "mpt"])
+def test_every_family_batched_equals_alone(servers, family_encoders, family, slow_steps):
+    """Concurrent requests of different lengths share passes; each answer is what the encoder gives the text
+    alone (MobileBERT's trigram input sees padding: its rows are batched with rows of their own length only)."""
+    encoder = SentenceEncoder.from_pretrained(family_encoders[family])
+    url = servers.start("embed", encoder)
+    texts = ["a man eats", "the cat sleeps on the mat", "a man eats food", "trains", "the girl plays music all day"] * 2
+    slow_steps(encoder.model, 0.05)
+
+    async def ask() -> list:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+            return await asyncio.gather(*(client.post("/embed", json={"inputs": t, "normalize": False}) for t in texts))
+
+    answers = asyncio.run(ask())
+    assert_same_vectors([a.json()[0] for a in answers], np.stack([encoder.encode([t])[0] for t in texts]))
+    passes = float(re.search(r"^mintformers_forward_passes_total (\S+)", httpx.get(url + "/metrics").text, re.M).group(1))
+    assert passes < len(texts)

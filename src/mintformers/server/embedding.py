@@ -9,6 +9,7 @@ requests share passes. Per row, the server then applies what the request asked f
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 
 from ..embeddings.batching import CPU_BATCH_OVERHEAD_TOKENS, pad_id_of, pad_rows
+from ..pipelines.base import padding_changes_outputs
 from .common import ApiError, json_response, off_loop
 from .schemas import EmbedAllRequest, EmbedRequest, OpenAIEmbeddingsRequest, SimilarityRequest
 
@@ -49,6 +51,7 @@ class EmbeddingEngine:
         self.max_length = min(limits) if limits else None
         self.dimension = encoder.get_sentence_embedding_dimension()
         self.pad_id = pad_id_of(self.tokenizer)
+        self.same_length_only = padding_changes_outputs(encoder.model)
         # a pass's fixed cost in padded tokens: the batcher splits what it took by length when that pays (CPU)
         self.pass_overhead = CPU_BATCH_OVERHEAD_TOKENS if encoder.device.type == "cpu" else None
 
@@ -59,9 +62,11 @@ class EmbeddingEngine:
         except ValueError as e:
             raise ApiError(422, str(e), param="prompt_name") from None
 
-    def key(self, prompt: str | None) -> tuple:
-        """Rows share a pass when their prompt covers as many tokens (pooling may leave the prompt out)."""
-        return (self.kind, self.encoder._prompt_length(prompt) if prompt else None)
+    def key(self, prompt: str | None, length: int) -> tuple:
+        """Rows share a pass when their prompt covers as many tokens (pooling may leave the prompt out), and, for a
+        model that padding changes (MobileBERT's trigram input), when they are as long."""
+        return (self.kind, self.encoder._prompt_length(prompt) if prompt else None,
+                length if self.same_length_only else None)
 
     def tokenize(self, texts: list[str], prompt: str | None, truncate: bool, direction: str) -> list[list[int]]:
         """Token ids per text (prompt prepended), each within max_length: cut when `truncate`, else refused."""
@@ -139,8 +144,18 @@ def embedding_routes(app: FastAPI, state: ServerState) -> tuple[type, Any]:
 
     async def embed_rows(request: Request, rows: list[list[int]], prompt: str | None, dimensions: int | None = None,
                          normalize: bool = False, tokens: bool = False) -> list:
-        key = engine().key(prompt)
-        return await state.submit(request, key, [(len(r), _Text(r, dimensions, normalize, tokens)) for r in rows])
+        rows_by_key: dict[tuple, list[int]] = {}  # a request's rows share one key, except for same-length-only models
+        for i, r in enumerate(rows):
+            rows_by_key.setdefault(engine().key(prompt, len(r)), []).append(i)
+        groups = await asyncio.gather(*(
+            state.submit(request, key, [(len(rows[i]), _Text(rows[i], dimensions, normalize, tokens)) for i in indexes])
+            for key, indexes in rows_by_key.items()
+        ))
+        results: list = [None] * len(rows)
+        for indexes, done in zip(rows_by_key.values(), groups):
+            for i, result in zip(indexes, done):
+                results[i] = result
+        return results
 
     async def tokenize(texts: list[str], prompt: str | None, truncate: bool | None, direction: str) -> list[list[int]]:
         truncate = state.limits.auto_truncate if truncate is None else truncate
