@@ -467,3 +467,8 @@ def test_readme_python_examples(monkeypatch, models, readme_workdir, minilm_dir,
     batch = AutoTokenizer.from_pretrained(minilm_dir)(texts, padding=True, return_tensors="pt")
     with torch.inference_mode():
         assert reloaded(**batch).logits.argmax(-1).tolist() == [1, 0]
+    # ... and, with the tokenizer it saved, the command line runs on it
+    capsys.readouterr()
+    code, out, err = run(capsys, "classify", "--model", readme_workdir / "my-classifier", "--json", *texts)
+    assert code == EXIT_OK, err
+    assert [r["labels"][0]["label"] for r in json.loads(out)] == ["LABEL_1", "LABEL_0"]

@@ -23,7 +23,7 @@ import typing
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .hub import CheckpointError, hub_kwargs, resolve_file
+from .hub import hub_kwargs, resolve_file
 from .storage import atomic_write_text, read_json
 
 __all__ = ["PretrainedConfig", "ConfigError", "CONFIG_NAME"]
@@ -259,11 +259,7 @@ class PretrainedConfig:
         return config
 
     def save_pretrained(self, save_directory: str | os.PathLike) -> None:
-        save_directory = Path(save_directory)
-        if save_directory.is_file():
-            raise CheckpointError(f"{str(save_directory)!r} is a file; save_pretrained needs a directory.")
-        save_directory.mkdir(parents=True, exist_ok=True)
-        self.to_json_file(save_directory / CONFIG_NAME)
+        self.to_json_file(Path(save_directory) / CONFIG_NAME)  # atomic; "is a file" errors come from storage
 
     # ---- misc -------------------------------------------------------------------------------------------------
     def copy(self):

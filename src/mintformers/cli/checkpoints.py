@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +38,9 @@ def _local_dir(model: str) -> Path:
     """A local checkpoint folder for `model`: the directory itself, or the hub cache's snapshot of a repo id."""
     p = Path(model).expanduser()
     if p.is_dir():
+        from ..storage import recover
+
+        recover(p)  # finish a save that a crash interrupted after its commit
         return p
     if p.exists():
         raise CLIError(f"{model} is a file; pass the checkpoint folder that contains it.")
@@ -206,72 +207,69 @@ def convert_checkpoint(
 ) -> dict[str, Any]:
     """Copy a checkpoint folder to `dst` with every weight file (root and module subfolders) re-saved as
     safetensors, optionally cast to `dtype` and sharded. Keys are kept as they are, so any library reads the
-    result. The new folder is assembled under a temporary name and renamed into place when complete."""
-    from ..config import read_json
-    from ..loading import atomic_write_text, find_weight_files, load_state_dict, parse_size, save_state_dict
+    result. The whole folder is one atomic save (`storage.save_folder`): after a crash `dst` holds what it held
+    before or the complete conversion; with `overwrite`, files of the old `dst` that the conversion lacks go."""
+    from ..loading import find_weight_files, load_state_dict, parse_size, save_state_dict
     from ..modeling import resolve_dtype
     from ..progress import Progress
+    from ..storage import JOURNAL_NAME, STAGING_PREFIX, atomic_write_text, read_json, save_folder
 
     src, dst = src.resolve(), dst.resolve()
     if dst == src or src in dst.parents:
         raise CLIError("The output folder must lie outside the checkpoint being converted.")
-    if dst.exists() and (not dst.is_dir() or any(dst.iterdir())) and not overwrite:
+    if dst.exists() and not dst.is_dir():
+        raise CLIError(f"{dst} is a file; give a folder for the converted checkpoint.")
+    ours = (STAGING_PREFIX, JOURNAL_NAME)  # what an interrupted save leaves; the next save finishes or removes it
+    if dst.exists() and any(not p.name.startswith(ours) for p in dst.iterdir()) and not overwrite:
         raise CLIError(f"{dst} already exists and is not empty; pass --overwrite to replace it.")
     target = resolve_dtype(dtype) if dtype not in (None, "auto") else None
     parse_size(max_shard_size)  # fail early on a malformed size
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent))
     summary: dict[str, Any] = {"source": str(src), "output": str(dst), "dtype": str(target).replace("torch.", "") if target else "unchanged", "weights": []}
-    try:
-        folders = [src] + sorted(d for d in src.rglob("*") if d.is_dir() and not d.name.startswith("."))
-        with Progress(total=len(folders), desc="Converting", unit="folders", enabled=progress) as bar:
-            for folder in folders:
-                out_dir = staging / folder.relative_to(src)
-                out_dir.mkdir(parents=True, exist_ok=True)
-                try:
-                    weight_files = find_weight_files(folder)
-                except OSError:
-                    weight_files = []
-                skip = {f.name for f in weight_files} | {"model.safetensors.index.json", "pytorch_model.bin.index.json"}
-                for f in folder.iterdir():
-                    if f.is_file() and f.name not in skip and not f.name.startswith("."):
-                        shutil.copy2(f, out_dir / f.name)
-                if weight_files:
-                    bar.set_description(f"Converting {folder.relative_to(src) if folder != src else src.name}")
-                    state = load_state_dict(weight_files)
-                    seen: set[int] = set()
-                    for key, t in state.items():
-                        if target is not None and t.is_floating_point():
-                            t = t.to(target)
-                        if t.untyped_storage().data_ptr() in seen:  # tied weights in .bin files: store each once
-                            t = t.clone()
-                        seen.add(t.untyped_storage().data_ptr())
-                        state[key] = t
-                    written = save_state_dict(state, out_dir, max_shard_size=max_shard_size)
-                    summary["weights"] += [str(p.relative_to(staging)) for p in written]
-                    config_path = out_dir / "config.json"
-                    if target is not None and config_path.is_file():
-                        config = read_json(config_path)
-                        if "model_type" in config:  # a transformers config: record the new dtype
-                            name = str(target).replace("torch.", "")
-                            config["torch_dtype"] = name
-                            if "dtype" in config:
-                                config["dtype"] = name
-                            atomic_write_text(config_path, json.dumps(config, indent=2, sort_keys=True) + "\n")
-                    del state
-                bar.update(1)
-        if dst.exists():
-            backup = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".old", dir=dst.parent))
-            backup.rmdir()
-            os.replace(dst, backup)
-            os.replace(staging, dst)
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            os.replace(staging, dst)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    folders = [src] + sorted(d for d in src.rglob("*") if d.is_dir() and not _hidden(d, src))
+    with save_folder(dst) as save, Progress(total=len(folders), desc="Converting", unit="folders", enabled=progress) as bar:
+        for folder in folders:
+            out_dir = save.path / folder.relative_to(src)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                weight_files = find_weight_files(folder)
+            except OSError:
+                weight_files = []
+            skip = {f.name for f in weight_files} | {"model.safetensors.index.json", "pytorch_model.bin.index.json"}
+            for f in folder.iterdir():
+                if f.is_file() and f.name not in skip and not f.name.startswith("."):
+                    shutil.copyfile(f, out_dir / f.name)  # not copy2: new files get the usual mode (umask)
+            if weight_files:
+                bar.set_description(f"Converting {folder.relative_to(src) if folder != src else src.name}")
+                state = load_state_dict(weight_files)
+                seen: set[int] = set()
+                for key, t in state.items():
+                    if target is not None and t.is_floating_point():
+                        t = t.to(target)
+                    if t.untyped_storage().data_ptr() in seen:  # tied weights in .bin files: store each once
+                        t = t.clone()
+                    seen.add(t.untyped_storage().data_ptr())
+                    state[key] = t
+                written = save_state_dict(state, out_dir, max_shard_size=max_shard_size)
+                summary["weights"] += [str(save.final(out_dir / p.name).relative_to(dst)) for p in written]
+                config_path = out_dir / "config.json"
+                if target is not None and config_path.is_file():
+                    config = read_json(config_path)
+                    if "model_type" in config:  # a transformers config: record the new dtype
+                        name = str(target).replace("torch.", "")
+                        config["torch_dtype"] = name
+                        if "dtype" in config:
+                            config["dtype"] = name
+                        atomic_write_text(config_path, json.dumps(config, indent=2, sort_keys=True) + "\n")
+                del state
+            bar.update(1)
+        for old in dst.rglob("*"):  # --overwrite: the old folder's files that the conversion does not write
+            if old.is_file() and not _hidden(old, dst) and not (save.path / old.relative_to(dst)).exists():
+                save.remove(old.relative_to(dst))
     return summary
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
 def cmd_convert(args: argparse.Namespace) -> int:

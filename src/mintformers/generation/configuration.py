@@ -274,9 +274,7 @@ class GenerationConfig:
     def save_pretrained(self, save_directory: str | os.PathLike) -> None:
         from ..storage import atomic_write_text
 
-        directory = Path(save_directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(directory / GENERATION_CONFIG_NAME, self.to_json_string())
+        atomic_write_text(Path(save_directory) / GENERATION_CONFIG_NAME, self.to_json_string())
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, GenerationConfig) and self.to_dict() == other.to_dict()
