@@ -44,7 +44,9 @@ def test_options_and_errors(capsys, served, models, monkeypatch):
 
     monkeypatch.setenv("MINTFORMERS_API_KEY", "from-the-environment")
     assert main(["serve", "classify", "--model", str(models["cls"]), "--port", "0"]) == EXIT_OK
-    assert "POST /predict, /rerank" in capsys.readouterr().err and served[-1][0].state.server.api_key == "from-the-environment"
+    assert "POST /predict, /tokenize" in capsys.readouterr().err and served[-1][0].state.server.api_key == "from-the-environment"
+    assert main(["serve", "rerank", "--model", str(models["cls"]), "--port", "0"]) == EXIT_OK  # a cross-encoder
+    assert "POST /rerank, /tokenize" in capsys.readouterr().err
     assert main(["serve", "generate", "--model", str(models["gen"]), "--port", "0", "--api-key", "k"]) == EXIT_OK
     assert "/v1/completions" in capsys.readouterr().err and served[-1][0].state.server.api_key == "k"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mintformers import pipeline
+from mintformers import CrossEncoder, pipeline
 
 PIPELINE_TASKS = {"classify": ("cls", "text-classification"), "fill-mask": ("mlm", "fill-mask"),
                   "ner": ("ner", "token-classification"), "qa": ("qa", "question-answering"),
@@ -13,8 +13,11 @@ PIPELINE_TASKS = {"classify": ("cls", "text-classification"), "fill-mask": ("mlm
 
 
 def task_pipeline(tiny_models: dict[str, Path], task: str):
-    """A fresh pipeline for `task` (a server takes over its pipeline's forward passes: one server each)."""
+    """A fresh model for a server of `task`: the task's pipeline, or a CrossEncoder for "rerank" (a server takes
+    over its model's forward passes: one server each)."""
     key, pipeline_task = PIPELINE_TASKS[task]
+    if task == "rerank":
+        return CrossEncoder(tiny_models[key])
     return pipeline(pipeline_task, model=str(tiny_models[key]))
 
 

@@ -139,14 +139,14 @@ def test_bad_requests_get_clear_4xx(servers, models):
     healthy(url, encoder)
 
 
-@pytest.mark.parametrize("task", ["generate", "classify"])
+@pytest.mark.parametrize("task", ["generate", "classify", "rerank"])
 def test_routes_per_task(servers, tiny_models, task):
     from server_helpers import task_pipeline
 
     url = servers.start(task, task_pipeline(tiny_models, task))
     routes = set(httpx.get(url + "/info").json()["routes"])
-    assert "/predict" in routes and "/embed" not in routes
-    assert ("/v1/completions" in routes) == (task == "generate") and ("/rerank" in routes) == (task == "classify")
+    assert ("/predict" in routes) == (task != "rerank") and "/embed" not in routes
+    assert ("/v1/completions" in routes) == (task == "generate") and ("/rerank" in routes) == (task == "rerank")
     tokens = httpx.post(url + "/tokenize", json={"inputs": "the cat", "add_special_tokens": False}).json()
     assert [t["text"] for t in tokens[0]] == ["the", "cat"]
     r = httpx.post(url + "/tokenize", json={"inputs": "x", "prompt_name": "query"})

@@ -107,7 +107,7 @@ def test_limits_truncation_and_bad_requests(servers, models):
 
     r = httpx.post(url + "/embed", json={"inputs": ["a", "b", "c", "d"]})
     assert r.status_code == 413 and "--max-client-batch-size" in r.json()["error"]
-    for body, field in (({"inputs": []}, "inputs is empty"), ({"inputs": "a", "prompt_name": "query"}, "prompt_name"),
+    for body, field in (({"inputs": []}, "inputs is empty"), ({"inputs": "a", "prompt_name": "no-such-prompt"}, "prompt_name"),
                         ({"inputs": "a", "dimensions": 1000}, "dimensions"), ({"inputs": "a", "normalize": "yes"}, "normalize"),
                         ({"input": "a"}, "inputs: Field required"), ({"inputs": "a", "dimensions": 0}, "dimensions")):
         r = httpx.post(url + "/embed", json=body)

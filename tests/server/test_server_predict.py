@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -48,26 +50,45 @@ def test_classifier_predict_in_tei_shape(servers, tiny_models):
     assert_close(top, plain(reference("good movie", top_k=1)))
     assert requests.post(url + "/", json={"inputs": "good movie"}).json() == requests.post(url + "/predict", json={"inputs": "good movie"}).json()
 
-    r = requests.post(url + "/rerank", json={"query": "q", "texts": ["a"]})
-    assert r.status_code == 422 and "2 labels" in r.json()["error"]
+    assert requests.post(url + "/rerank", json={"query": "q", "texts": ["a"]}).status_code == 404  # `serve rerank` has it
     r = requests.post(url + "/predict", json={"inputs": [["a", "b", "c"]]})
     assert r.status_code == 422 and "inputs" in r.json()["error"] and "pair" in r.json()["error"]
 
 
-def test_rerank_sorts_by_the_cross_encoder_score(servers, tiny_models):
-    url = servers.start("classify", task_pipeline(tiny_models, "rerank"))
+def test_rerank_equals_the_cross_encoder(servers, tiny_models, slow_steps):
+    cross_encoder = task_pipeline(tiny_models, "rerank")
+    url = servers.start("rerank", cross_encoder)
     reference = task_pipeline(tiny_models, "rerank")
     texts = ["the cat sleeps", "a man eats bread", "cats sleep all day", "trains are fast"]
-    hits = requests.post(url + "/rerank", json={"query": "where do cats sleep", "texts": texts, "return_text": True}).json()
-    logits = [reference({"text": "where do cats sleep", "text_pair": t}, top_k=None, function_to_apply="none")[0]["score"] for t in texts]
-    order = sorted(range(len(texts)), key=lambda i: -logits[i])
-    assert [h["index"] for h in hits] == order and [h["text"] for h in hits] == [texts[i] for i in order]
-    for hit in hits:
-        assert hit["score"] == pytest.approx(torch.sigmoid(torch.tensor(logits[hit["index"]])).item(), abs=1e-6)
-    raw = requests.post(url + "/rerank", json={"query": "where do cats sleep", "texts": texts, "raw_scores": True}).json()
-    assert [h["score"] for h in raw] == pytest.approx([logits[i] for i in order], abs=1e-5) and "text" not in raw[0]
+    query = "where do cats sleep"
+    hits = requests.post(url + "/rerank", json={"query": query, "texts": texts, "return_text": True}).json()
+    want = reference.rank(query, texts)
+    assert [h["index"] for h in hits] == [w["corpus_id"] for w in want]
+    assert [h["text"] for h in hits] == [texts[w["corpus_id"]] for w in want]
+    assert [h["score"] for h in hits] == pytest.approx([float(w["score"]) for w in want], abs=1e-6)
+    raw = requests.post(url + "/rerank", json={"query": query, "texts": texts, "raw_scores": True}).json()
+    logits = reference.rank(query, texts, activation_fn=torch.nn.Identity())
+    assert [h["score"] for h in raw] == pytest.approx([float(w["score"]) for w in logits], abs=1e-5) and "text" not in raw[0]
     info = requests.get(url + "/info").json()
-    assert "reranker" in info["model_type"] and info["task"] == "classify"
+    assert "reranker" in info["model_type"] and info["task"] == "rerank"
+    assert requests.post(url + "/", json={"query": query, "texts": texts[:2]}).status_code == 200  # TEI's root
+
+    # concurrent rerank requests share the classifier's passes; each equals the CrossEncoder alone
+    slow_steps(cross_encoder.model.base_model, 0.05)
+    queries = [f"{query} {i}" for i in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda q: requests.post(url + "/rerank", json={"query": q, "texts": texts}).json(), queries))
+    for q, answer in zip(queries, answers):
+        assert [(h["index"], round(h["score"], 5)) for h in answer] == [
+            (w["corpus_id"], round(float(w["score"]), 5)) for w in reference.rank(q, texts)]
+    metrics = requests.get(url + "/metrics").text
+    passes = float(re.search(r"^mintformers_forward_passes_total (\S+)", metrics, re.M).group(1))
+    assert passes < 1 + len(queries)  # the first request's pass, then far fewer than one per request
+
+    long_text = "cats " * 100
+    r = requests.post(url + "/rerank", json={"query": query, "texts": [long_text]})
+    assert r.status_code == 413 and '"truncate": true' in r.json()["error"]
+    assert requests.post(url + "/rerank", json={"query": query, "texts": [long_text], "truncate": True}).status_code == 200
 
 
 @pytest.mark.parametrize(

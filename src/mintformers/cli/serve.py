@@ -23,6 +23,7 @@ from .common import (
     add_model_option,
     add_runtime_options,
     display_name,
+    dtype,
     load_encoder,
     model_name,
     positive_int,
@@ -39,8 +40,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "dynamic batching, metrics, a playground page", json_output=False)
     add_model_option(p, help="local checkpoint folder or hub id (embed: default all-MiniLM-L6-v2; tasks: required)")
     add_runtime_options(p, batch_size=False)  # the server batches: --max-batch-requests / --max-batch-tokens
-    p.add_argument("task", nargs="?", default="embed", choices=["embed", *TASKS],
-                   help="embed (default: sentence embeddings) or a task command's name (classify also reranks)")
+    p.add_argument("task", nargs="?", default="embed", choices=["embed", "rerank", *TASKS],
+                   help="embed (default: sentence embeddings), rerank (a cross-encoder) or a task command's name")
     p.add_argument("--host", type=host_address, default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: every interface)")
     p.add_argument("--port", type=port_number, default=8000, help="port (default 8000; 0 picks a free one)")
@@ -116,9 +117,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     else:
         if not args.model:
             raise CLIError(f"`serve {args.task}` needs --model: a checkpoint fine-tuned for the task.", EXIT_USAGE)
-        check_head(args.model, TASKS[args.task][1])  # before listening: a wrong checkpoint fails at once
+        head = "AutoModelForSequenceClassification" if args.task == "rerank" else TASKS[args.task][1]
+        check_head(args.model, head)  # before listening: a wrong checkpoint fails at once
 
         def load():
+            if args.task == "rerank":
+                from ..embeddings import CrossEncoder
+
+                return CrossEncoder(args.model, device=args.device, model_kwargs={"torch_dtype": dtype(args)})
             return _pipeline(args, args.task)
 
     limits = Limits(**{name: getattr(args, name) for name in LIMIT_OPTIONS}, max_input_length=args.max_input_length,

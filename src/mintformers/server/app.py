@@ -41,7 +41,7 @@ __all__ = ["create_app", "ServerState", "TASKS"]
 
 logger = logging.getLogger("mintformers.server")
 
-TASKS = ("embed", "classify", "fill-mask", "ner", "qa", "generate", "extract")
+TASKS = ("embed", "rerank", "classify", "fill-mask", "ner", "qa", "generate", "extract")
 STATIC = Path(__file__).parent / "static"
 _BODY_PARSE_FAILED = "There was an error parsing the body"
 
@@ -72,13 +72,16 @@ class ServerState:
     def install(self, model: Any) -> None:
         from .embedding import EmbeddingEngine
         from .generate import GenerationEngine
-        from .predict import PipelineEngine
+        from .predict import PipelineEngine, RerankEngine
 
         limits = self.limits
+        threads = min(limits.max_concurrent_requests, 64)  # request threads of the pipeline and rerank engines
         if self.task == "embed":
             engines: dict[str, Any] = {"embed": EmbeddingEngine(model, limits.max_input_length)}
+        elif self.task == "rerank":
+            engines = {"rerank": RerankEngine(model, self, threads)}
         else:
-            engines = {"pipeline": PipelineEngine(model, self, threads=min(limits.max_concurrent_requests, 64))}
+            engines = {"pipeline": PipelineEngine(model, self, threads)}
             if self.task == "generate":
                 engines["generate"] = GenerationEngine(model, limits.max_input_length, limits.max_new_tokens)
         self.model, self.engines, self.status = model, engines, "ok"
@@ -147,7 +150,8 @@ class ServerState:
                                      "version": _version()}
         if self.engines:
             config = self.core.config
-            described.update(family=config.model_type, model_dtype=str(self.model.dtype).replace("torch.", ""),
+            dtype = next(p.dtype for p in self.core.parameters() if p.is_floating_point())
+            described.update(family=config.model_type, model_dtype=str(dtype).replace("torch.", ""),
                              model_type=self._model_type())
         described.update(
             max_concurrent_requests=limits.max_concurrent_requests, max_input_length=self._max_input_length(),
@@ -176,8 +180,8 @@ class ServerState:
             modes = pooling[0].modes if pooling else []
             return {"embedding": {"pooling": "+".join(modes) if isinstance(modes, (list, tuple)) else str(modes),
                                   "dimension": self.model.get_sentence_embedding_dimension()}}
-        if self.task == "classify":
-            kind = "reranker" if config.num_labels == 1 else "classifier"
+        if self.task in ("classify", "rerank"):
+            kind = "reranker" if self.task == "rerank" else "classifier"
             return {kind: {"id2label": {str(k): v for k, v in config.id2label.items()}}}
         return {self.task: {}}
 
@@ -200,7 +204,8 @@ def create_app(
     limits: Limits | None = None,
     api_key: str | None = None,
 ) -> FastAPI:
-    """The ASGI application serving `model` (a SentenceEncoder for "embed", else the task's pipeline), or the model
+    """The ASGI application serving `model` (a SentenceEncoder for "embed", a CrossEncoder for "rerank", else the
+    task's pipeline), or the model
     `load()` returns — called in a thread once the server runs, /health answering 503 until it is ready."""
     if (model is None) == (load is None):
         raise ValueError("Pass the loaded model (model=...) or a function that loads it (load=...), not both.")
@@ -240,10 +245,12 @@ def create_app(
 def _task_routes(app: FastAPI, state: ServerState) -> tuple[type, Callable]:
     from .embedding import embedding_routes
     from .generate import generation_routes
-    from .predict import classifier_routes, pipeline_routes
+    from .predict import classifier_routes, pipeline_routes, rerank_routes
 
     if state.task == "embed":
         return embedding_routes(app, state)
+    if state.task == "rerank":
+        return rerank_routes(app, state)
     if state.task == "classify":
         return classifier_routes(app, state)
     root = pipeline_routes(app, state)
