@@ -11,8 +11,9 @@ from typing import Any
 __version__ = "0.1.0"
 
 _FAMILIES = {
+    "mintformers.configs.bert": ["BertConfig"],  # framework-free (no torch import)
     "mintformers.models.bert": [
-        "BertConfig", "BertModel", "BertPreTrainedModel", "BertForPreTraining", "BertForPreTrainingOutput",
+        "BertModel", "BertPreTrainedModel", "BertForPreTraining", "BertForPreTrainingOutput",
         "BertLMHeadModel", "BertForMaskedLM", "BertForNextSentencePrediction", "BertForSequenceClassification",
         "BertForMultipleChoice", "BertForTokenClassification", "BertForQuestionAnswering",
     ],
