@@ -422,3 +422,6 @@ def test_readme_python_examples(monkeypatch, models, readme_workdir, minilm_dir,
     batch = AutoTokenizer.from_pretrained(minilm_dir)(texts, padding=True, return_tensors="pt")
     with torch.inference_mode():
         assert reloaded(**batch).logits.argmax(-1).tolist() == [1, 0]
+    # the JAX / Flax section: the MiniLM similarity, and a jitted optax step whose loss goes down
+    assert float(namespace["embeddings"][0] @ namespace["embeddings"][1]) == pytest.approx(0.7553, abs=1e-4)
+    assert namespace["losses"][-1] < namespace["losses"][0]
