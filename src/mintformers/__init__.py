@@ -11,14 +11,14 @@ from typing import Any
 __version__ = "0.1.0"
 
 _FAMILIES = {
-    "mintformers.configs.bert": ["BertConfig"],  # framework-free (no torch import)
+    "mintformers.models.configs": ["BertConfig", "MobileBertConfig"],
     "mintformers.models.bert": [
         "BertModel", "BertPreTrainedModel", "BertForPreTraining", "BertForPreTrainingOutput",
         "BertLMHeadModel", "BertForMaskedLM", "BertForNextSentencePrediction", "BertForSequenceClassification",
         "BertForMultipleChoice", "BertForTokenClassification", "BertForQuestionAnswering",
     ],
     "mintformers.models.mobilebert": [
-        "MobileBertConfig", "MobileBertModel", "MobileBertPreTrainedModel", "MobileBertForPreTraining",
+        "MobileBertModel", "MobileBertPreTrainedModel", "MobileBertForPreTraining",
         "MobileBertForPreTrainingOutput", "MobileBertForMaskedLM", "MobileBertForNextSentencePrediction",
         "MobileBertForSequenceClassification", "MobileBertForMultipleChoice", "MobileBertForTokenClassification",
         "MobileBertForQuestionAnswering",

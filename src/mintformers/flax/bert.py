@@ -19,7 +19,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from ..configs.bert import BertConfig  # framework-free: shared with models/ and tf/
+from ..models.configs import BertConfig  # framework-free: shared with models/ and tf/
 from ..validation import check_head_mask_shape
 from .heads import (
     FlaxMultipleChoiceModule,

@@ -38,13 +38,13 @@ from ..loading import (
     WEIGHTS_NAME,
     LoadingInfo,
     align_checkpoint_keys,
-    atomic_path,
     find_weight_files,
     load_numpy_state_dict,
     report_loading,
     save_state_dict,
     shape_mismatch,
 )
+from ..storage import save_folder
 from ..validation import check_id_range, check_input_shapes, check_table_range
 
 __all__ = [
@@ -512,28 +512,27 @@ class FlaxPreTrainedModel:
         """Write config.json and the weights under PyTorch key names (model.safetensors, sharded above
         max_shard_size; pytorch_model.bin with safe_serialization=False), which the PyTorch classes, transformers
         and from_pretrained here all load; with `msgpack=True` also the reference's flax_model.msgpack, which
-        transformers' Flax classes load. Each file is written atomically."""
+        transformers' Flax classes load. The folder is saved atomically as a whole (storage.save_folder): a crash
+        leaves the old checkpoint or the new one."""
         directory = Path(save_directory)
         if directory.is_file():
             raise CheckpointError(f"{str(directory)!r} is a file; save_pretrained needs a directory.")
         params = unfreeze(params if params is not None else self.params)
         state = pytorch_state(params)
-        # everything is serialised before the first file is written, so a failure leaves the previous checkpoint
         flax_bytes = msgpack_serialize(jax.tree_util.tree_map(np.asarray, params)) if msgpack else None
         config = self.config.copy()
         config.architectures = [type(self).__name__.removeprefix("Flax")]  # the PyTorch class, as the reference
         floats = [v.dtype for v in state.values() if np.issubdtype(v.dtype, np.floating) or v.dtype.name == "bfloat16"]
         if floats:
             config.dtype = floats[0].name
-        save_state_dict(
-            {k: _to_torch(v) for k, v in state.items()}, directory,
-            max_shard_size=max_shard_size, safe_serialization=safe_serialization,
-        )
-        flax_file = directory / FLAX_WEIGHTS_NAME
-        if flax_bytes is not None:
-            with atomic_path(flax_file) as tmp:
-                tmp.write_bytes(flax_bytes)
-        else:  # a flax_model.msgpack of an earlier save would no longer match the new weights
-            flax_file.unlink(missing_ok=True)
-        (directory / FLAX_WEIGHTS_INDEX_NAME).unlink(missing_ok=True)
-        config.save_pretrained(directory)
+        with save_folder(directory) as save:  # config and weights replace the old checkpoint as one
+            save_state_dict(
+                {k: _to_torch(v) for k, v in state.items()}, save.path,
+                max_shard_size=max_shard_size, safe_serialization=safe_serialization,
+            )
+            if flax_bytes is not None:
+                (save.path / FLAX_WEIGHTS_NAME).write_bytes(flax_bytes)
+            for old in save.target.iterdir() if save.target.is_dir() else ():
+                if old.name.startswith("flax_model"):  # an earlier save's Flax files no longer match (unless rewritten)
+                    save.remove(old.name)
+            config.save_pretrained(save.path)

@@ -17,7 +17,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..configs.bert import BertConfig  # framework-free: shared with tf/ and flax/
 from ..generation.utils import GenerationMixin
 from ..layers.attention import (
     SelfAttention,
@@ -48,6 +47,7 @@ from ..outputs import (
     NextSentencePredictorOutput,
     PreTrainingOutput,
 )
+from .configs import BertConfig
 
 __all__ = [
     "BertConfig",

@@ -40,7 +40,7 @@ GENERIC_FAST_DEFAULTS: dict[str, dict[str, Any]] = {
 # The reference tokenizer class of model types served by the generic class (MPT checkpoints use GPT-NeoX's).
 _REFERENCE_CLASS_OF_MODEL_TYPE = {"mpt": "GPTNeoXTokenizer"}
 
-_MODULES = ("mintformers.tokenization", "mintformers.tokenization.sentencepiece")
+_MODULES = ("mintformers.tokenization",)
 _GENERIC = "PreTrainedTokenizerFast"
 
 
