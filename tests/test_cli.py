@@ -403,6 +403,10 @@ def readme_workdir(tmp_path_factory, models) -> Path:
     (work / "docs" / "baking.md").write_text("# Baking\n\nTo bake bread, mix flour, water, salt and yeast.\n")
     (work / "docs" / "trains.txt").write_text("Trains carry passengers over long distances.\n")
     (work / "sentences.txt").write_text("A man is eating food.\nA man is eating a piece of bread.\nThe girl plays the violin.\n")
+    (work / "chatml.jinja").write_text(  # for `generate --chat --chat-template chatml.jinja`
+        "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{% endfor %}"
+        "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+    )
     shutil.copytree(models["st"], work / "my-model")
     return work
 
