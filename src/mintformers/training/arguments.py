@@ -82,7 +82,7 @@ class TrainingArguments:
             if r not in (*REPORTERS, "auto", "none"):
                 raise ValueError(f"report_to={r!r}: use 'jsonl', 'tensorboard', 'auto' or 'none'.")
         if "tensorboard" in reporters and importlib.util.find_spec("tensorboard") is None:
-            raise ValueError("report_to='tensorboard' needs the tensorboard package: pip install tensorboard.")
+            raise ValueError("report_to='tensorboard' needs the tensorboard package: pip install 'mintformers[train]' (or tensorboard).")
 
     @property
     def reporters(self) -> list[str]:
