@@ -23,11 +23,13 @@ from torch import nn
 from .config import ConfigError, PretrainedConfig
 from .hub import CheckpointError, hub_kwargs, resolve_file
 from .loading import find_weight_files, load_state_dict, save_state_dict
+from .outputs import register_torch_pytrees
 from .validation import check_id_range, check_input_shapes, check_table_range
 
 __all__ = ["PreTrainedModel", "check_inputs", "check_table_ids", "resolve_dtype", "LoadingInfo"]
 
 logger = logging.getLogger(__name__)
+register_torch_pytrees()  # output classes defined before torch was imported (e.g. by the TensorFlow backend)
 
 # Old TF-converted checkpoints name LayerNorm parameters gamma/beta.
 _LEGACY_RENAMES = ((re.compile(r"\.gamma$"), ".weight"), (re.compile(r"\.beta$"), ".bias"))
