@@ -87,7 +87,7 @@ class TFBertEmbeddings(keras.layers.Layer):
         embeds = embeds + self.token_type_embeddings(token_type_ids)
         if self.absolute:
             if position_ids is None:
-                position_ids = tf.range(past_length, past_length + tf.shape(embeds)[1])[None]
+                position_ids = tf.expand_dims(tf.range(past_length, past_length + tf.shape(embeds)[1]), 0)
             embeds = embeds + self.position_embeddings(position_ids)
         return self.dropout(self.LayerNorm(embeds), training=training)
 

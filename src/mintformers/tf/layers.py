@@ -161,11 +161,11 @@ def padding_mask(attention_mask: tf.Tensor | None) -> tf.Tensor | None:
     """Encoder mask: (B, Tk) → (B, 1, 1, Tk); (B, Tq, Tk) → (B, 1, Tq, Tk); as booleans (True = attend)."""
     if attention_mask is None:
         return None
-    keep = tf.not_equal(attention_mask, 0)
+    # expand_dims, not [:, None]: TFLite has no kernel for a strided slice that adds axes
     if attention_mask.shape.rank == 2:
-        return keep[:, None, None, :]
+        return tf.not_equal(tf.expand_dims(tf.expand_dims(attention_mask, 1), 1), 0)
     if attention_mask.shape.rank == 3:
-        return keep[:, None, :, :]
+        return tf.not_equal(tf.expand_dims(attention_mask, 1), 0)
     raise ValueError(
         "attention_mask must have shape (batch, key_length) or (batch, query_length, key_length), "
         f"got {tuple(attention_mask.shape)}."
@@ -177,7 +177,7 @@ def causal_padding_mask(attention_mask: tf.Tensor, query_length: tf.Tensor | int
     key_length = tf.shape(attention_mask)[1]
     q_pos = tf.range(query_length)[:, None] + (key_length - query_length)
     k_pos = tf.range(key_length)[None, :]
-    return tf.logical_and((k_pos <= q_pos)[None, None], tf.not_equal(attention_mask, 0)[:, None, None, :])
+    return tf.logical_and((k_pos <= q_pos)[None, None], padding_mask(attention_mask))
 
 
 def head_mask_per_layer(head_mask: tf.Tensor | None, num_layers: int) -> list:
@@ -192,7 +192,7 @@ def head_mask_per_layer(head_mask: tf.Tensor | None, num_layers: int) -> list:
             f"head_mask must have shape (num_heads,) or (num_layers={num_layers}, num_heads), "
             f"got {tuple(head_mask.shape)}."
         )
-    return [head_mask[i][None, :, None, None] for i in range(num_layers)]
+    return [tf.reshape(head_mask[i], (1, -1, 1, 1)) for i in range(num_layers)]
 
 
 class SelfAttention(keras.layers.Layer):

@@ -261,7 +261,7 @@ class TFMobileBertEmbeddings(keras.layers.Layer):
         if self.project:
             embeds = self.embedding_transformation(embeds)  # (B, T, H)
         if position_ids is None:
-            position_ids = tf.range(tf.shape(embeds)[1])[None]
+            position_ids = tf.expand_dims(tf.range(tf.shape(embeds)[1]), 0)
         else:
             check_table_ids(position_ids, self.position_embeddings.weight.shape[0], "position_ids", "max_position_embeddings", "positions")
         if token_type_ids is None:

@@ -140,9 +140,9 @@ class TFPreTrainedModel(keras.Model):
             )
         super().__init__(*inputs, **kwargs)
         self.config = config
+        self.built = True  # every layer builds itself when constructed: nothing to infer from the inputs
 
     def build(self, input_shape=None) -> None:
-        """Every layer is built when constructed; nothing is left to infer from the inputs."""
         self.built = True
 
     @property
@@ -306,7 +306,7 @@ class TFPreTrainedModel(keras.Model):
             with atomic_path(save_directory / TF_WEIGHTS_NAME) as tmp:
                 write_h5(tmp, self.name, weights)
         if saved_model:
-            self.save_serving(save_directory / "saved_model" / "1")
+            self.export(save_directory / "saved_model" / "1")
         config = self.config.copy()
         config.architectures = [type(self).__name__.removeprefix("TF")]
         config.dtype = "float32"
@@ -338,9 +338,18 @@ class TFPreTrainedModel(keras.Model):
     def test_step(self, data):
         return super().test_step(self._labels_into_inputs(data))
 
+    @staticmethod
+    def _prediction(y_pred):
+        """What compiled Keras losses and metrics see of an output: its first tensor after the loss (logits)."""
+        if not hasattr(y_pred, "keys"):
+            return y_pred
+        return next(y_pred[k] for k in y_pred.keys() if k != "loss")
+
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """Without a compiled loss, the model's own loss (its mean when per example), plus any added losses."""
+        """Without a compiled loss, the model's own loss (its mean when per example), plus any added losses; with
+        one, Keras' loss of y against the model's logits."""
         if self.loss is not None:
+            y_pred = self._prediction(y_pred)
             return super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
         own = getattr(y_pred, "loss", None)
         if own is None:
@@ -352,6 +361,12 @@ class TFPreTrainedModel(keras.Model):
         for extra in self.losses:
             loss = loss + tf.cast(extra, loss.dtype)
         return loss
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """Compiled metrics compare y (or, when the labels are in the inputs, those labels) with the logits."""
+        if y is None and isinstance(x, Mapping) and self.label_names[0] in x:
+            y = x[self.label_names[0]]
+        return super().compute_metrics(x, y, self._prediction(y_pred), sample_weight=sample_weight)
 
     # ---- serving ------------------------------------------------------------------------------------------------
     @property
@@ -380,6 +395,18 @@ class TFPreTrainedModel(keras.Model):
             self._serving = tf.function(serve, input_signature=[self.input_signature])
         return self._serving
 
-    def save_serving(self, directory: str | os.PathLike) -> None:
-        """Write a SavedModel whose default signature takes `input_signature` and returns `serving_output`."""
-        tf.saved_model.save(self, str(directory), signatures=self.serving.get_concrete_function())
+    @property
+    def _default_save_signature(self):
+        # what tf.saved_model.save(model, path) serves by default (Keras would trace a float signature)
+        return self.serving
+
+    def export(self, filepath: str | os.PathLike, format: str = "tf_saved_model", verbose=None, input_signature=None, **kwargs):
+        """Keras' export. The SavedModel format gets this model's serving endpoint (`serve`, also the default
+        signature): int32 ids in, `serving_output` out — a graph TF Serving runs and the TFLite converter freezes
+        (`tf.lite.TFLiteConverter.from_saved_model`). Other formats, or an explicit input_signature, go to Keras."""
+        if format != "tf_saved_model" or input_signature is not None:
+            return super().export(filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)
+        archive = keras.export.ExportArchive()
+        archive.track(self)
+        archive.add_endpoint("serve", self.serving)
+        archive.write_out(str(filepath), verbose=bool(verbose))
