@@ -422,3 +422,7 @@ def test_readme_python_examples(monkeypatch, models, readme_workdir, minilm_dir,
     batch = AutoTokenizer.from_pretrained(minilm_dir)(texts, padding=True, return_tensors="pt")
     with torch.inference_mode():
         assert reloaded(**batch).logits.argmax(-1).tolist() == [1, 0]
+    # the TensorFlow section: Keras fit on the model's own loss learns, and the saved model reloads as trained
+    assert namespace["tf_losses"][-1] < namespace["tf_losses"][0]
+    assert namespace["tf_predicted"].tolist() == [1, 1, 0, 0]
+    np.testing.assert_allclose(namespace["tflite_logits"], namespace["mobile"](namespace["ids"]).logits, atol=1e-4)
