@@ -7,20 +7,27 @@
 
 The package, one job per file:
     encoder.py      SentenceEncoder / SentenceTransformer: tokenize, run the model and the modules, encode
-    modules.py      the modules after the transformer: Pooling, Dense, Normalize
+    modules.py      the module chain: Transformer (checkpoint + tokenizer), Pooling, Dense, Normalize
     folder.py       reading and writing a sentence-transformers folder (modules.json and its configs)
     batching.py     length-sorted batching, shared by every encode-like loop
-    similarity.py   similarity functions, semantic search, quantization (sentence-transformers' util)
+    multiprocess.py encoding on several processes / devices (torch.multiprocessing)
+    similarity.py   similarity functions (sentence-transformers' util; `mintformers.util` gathers them all)
+    search.py       semantic search, paraphrase mining, community detection
+    quantization.py int8 / binary embeddings
     index.py        a saved corpus index: embeddings beside their texts
+    cross_encoder.py CrossEncoder: rerankers and pair classifiers (predict, rank)
 """
 
 from .batching import CPU_BATCH_OVERHEAD_TOKENS, plan_batches
+from .cross_encoder import CrossEncoder
 from .encoder import SentenceEncoder, SentenceTransformer
 from .index import SavedEmbeddings, load_embeddings, save_embeddings, texts_fingerprint
-from .modules import POOLING_MODES, Dense, Normalize, Pooling, pooling_modes_from_config
+from .modules import POOLING_MODES, Dense, Normalize, Pooling, Transformer, pooling_modes_from_config
+from .quantization import PRECISIONS, quantize_embeddings
+from .search import community_detection, paraphrase_mining, paraphrase_mining_embeddings, semantic_search
 from .similarity import (
-    PRECISIONS,
     SIMILARITY_FUNCTIONS,
+    SimilarityFunction,
     cos_sim,
     dot_score,
     euclidean_sim,
@@ -29,13 +36,14 @@ from .similarity import (
     pairwise_dot_score,
     pairwise_euclidean_sim,
     pairwise_manhattan_sim,
-    quantize_embeddings,
-    semantic_search,
+    pytorch_cos_sim,
 )
 
 __all__ = [
     "SentenceEncoder",
     "SentenceTransformer",
+    "CrossEncoder",
+    "Transformer",
     "Pooling",
     "Dense",
     "Normalize",
@@ -51,6 +59,11 @@ __all__ = [
     "pairwise_euclidean_sim",
     "pairwise_manhattan_sim",
     "semantic_search",
+    "paraphrase_mining",
+    "paraphrase_mining_embeddings",
+    "community_detection",
+    "pytorch_cos_sim",
+    "SimilarityFunction",
     "quantize_embeddings",
     "save_embeddings",
     "load_embeddings",

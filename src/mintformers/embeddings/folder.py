@@ -17,24 +17,31 @@ from ..hub import CheckpointError, is_local, resolve_file
 from .modules import Dense, Normalize, Pooling, default_pooling
 
 
-def lowercase_inputs(tokenizer: Any) -> None:
-    """Make the tokenizer lower-case its input (sentence_bert_config's do_lower_case), as sentence-transformers does:
-    a Lowercase normalizer in front of a fast tokenizer's own, or the slow tokenizer's do_lower_case flag."""
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    if backend is None:
-        tokenizer.do_lower_case = True
-        return
-    from tokenizers import normalizers
+def read_modules_json(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """modules.json's entries ({"idx", "name", "path", "type"}), in order."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            specs = json.load(f)
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{str(path)!r} is not a valid modules.json ({e}); the file is corrupt or truncated.") from None
+    if not isinstance(specs, list) or not all(isinstance(s, dict) for s in specs):
+        raise CheckpointError(f"{str(path)!r} is not a valid modules.json: it must hold a list of modules.")
+    return sorted(specs, key=lambda s: s.get("idx", 0))
 
-    current = backend.normalizer
-    state = json.loads(current.__getstate__()) if current is not None else {}
-    if state.get("type") == "Lowercase" or state.get("lowercase") is True:
-        return
-    if state.get("type") == "Sequence" and any(
-        n.get("type") == "Lowercase" or n.get("lowercase") is True for n in state.get("normalizers", [])
-    ):
-        return
-    backend.normalizer = normalizers.Sequence([normalizers.Lowercase()] + ([current] if current is not None else []))
+
+# Bare names of plain transformers checkpoints, which sentence-transformers does not look for under its organisations.
+_PLAIN_CHECKPOINT_PREFIXES = (
+    "albert-", "bert-", "camembert-", "ctrl", "distilbert-", "distilgpt2", "distilroberta-", "gpt2", "openai-gpt",
+    "roberta-", "t5-", "transfo-xl-", "xlm-", "xlnet-",
+)
+
+
+def hub_name(name: str, organisation: str) -> str:
+    """sentence-transformers' short names: "all-MiniLM-L6-v2" is "sentence-transformers/all-MiniLM-L6-v2" (and a
+    cross-encoder's "cross-encoder/<name>"); paths, full ids and plain transformers checkpoints stay as they are."""
+    if "/" in name or is_local(name) or name.lower().startswith(_PLAIN_CHECKPOINT_PREFIXES):
+        return name
+    return f"{organisation}/{name}"
 
 
 def _subfolder(name: str, sub: str, hub: dict) -> tuple[str, dict]:
@@ -56,9 +63,12 @@ def encoder_arguments(
     truncate_dim: int | None = None,
     similarity_fn_name: str | None = None,
     attn_implementation: str | None = None,
+    prompts: dict[str, str] | None = None,
+    default_prompt_name: str | None = None,
     hub: dict | None = None,
 ) -> dict[str, Any]:
-    """SentenceEncoder's constructor arguments for a folder or hub id, with the caller's overrides applied."""
+    """SentenceEncoder's constructor arguments for a folder or hub id, with the caller's overrides applied (prompts
+    given here replace the saved ones of the same name; the others stay)."""
     parts = load_parts(name, dtype, attn_implementation, hub or {})
     modules = parts["modules"]
     if pooling is not None:
@@ -69,7 +79,11 @@ def encoder_arguments(
     elif normalize is False:
         modules = [m for m in modules if not isinstance(m, Normalize)]
     parts["modules"] = modules
-    overrides = {"max_seq_length": max_seq_length, "similarity_fn_name": similarity_fn_name, "truncate_dim": truncate_dim}
+    parts["prompts"] = {**parts.get("prompts", {}), **(prompts or {})}
+    overrides = {
+        "max_seq_length": max_seq_length, "similarity_fn_name": similarity_fn_name, "truncate_dim": truncate_dim,
+        "default_prompt_name": default_prompt_name,
+    }
     parts.update({k: v for k, v in overrides.items() if v is not None})
     return parts
 
@@ -80,15 +94,7 @@ def load_parts(name: str, dtype: Any, attn_implementation: str | None, hub: dict
     from ..tokenization import AutoTokenizer
 
     modules_file = resolve_file(name, "modules.json", required=False, **hub)
-    specs: list[dict[str, Any]]
-    if modules_file is None:
-        specs = [{"path": "", "type": "Transformer"}]
-    else:
-        try:
-            with open(modules_file, encoding="utf-8") as f:
-                specs = sorted(json.load(f), key=lambda s: s.get("idx", 0))
-        except (json.JSONDecodeError, TypeError, AttributeError) as e:
-            raise CheckpointError(f"{str(modules_file)!r} is not a valid modules.json ({e}).") from None
+    specs = [{"path": "", "type": "Transformer"}] if modules_file is None else read_modules_json(modules_file)
     if not specs or not str(specs[0].get("type", "")).endswith("Transformer"):
         raise CheckpointError(f"{name!r}: modules.json must start with a Transformer module.")
 
@@ -124,22 +130,28 @@ def load_parts(name: str, dtype: Any, attn_implementation: str | None, hub: dict
     extra_file = resolve_file(name, "config_sentence_transformers.json", required=False, **hub)
     if extra_file is not None:
         extra = read_json(extra_file)
-        parts["prompts"] = extra.get("prompts") or {}
+        parts["prompts"] = {k: v for k, v in (extra.get("prompts") or {}).items() if v is not None}
         parts["default_prompt_name"] = extra.get("default_prompt_name")
         if extra.get("similarity_fn_name"):
             parts["similarity_fn_name"] = extra["similarity_fn_name"]
+        if extra.get("truncate_dim") is not None:
+            parts["truncate_dim"] = int(extra["truncate_dim"])
     return parts
-
 
 
 def write_folder(encoder: Any, path: str | os.PathLike) -> None:
     """Write a SentenceEncoder as a sentence-transformers folder: the checkpoint and tokenizer at the root, then one
     subfolder per module, `modules.json`, `sentence_bert_config.json` and `config_sentence_transformers.json`."""
+    from ..storage import save_folder
+
+    with save_folder(path) as save:  # every file of the folder replaces the old ones as one atomic save
+        _write_folder(encoder, save.path)
+
+
+def _write_folder(encoder: Any, root: Path) -> None:
     from .. import __version__
     from ..loading import atomic_write_text, save_state_dict
 
-    root = Path(path)
-    root.mkdir(parents=True, exist_ok=True)
     encoder.model.save_pretrained(root)
     encoder.tokenizer.save_pretrained(root)
     entries = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"}]
@@ -157,9 +169,12 @@ def write_folder(encoder: Any, path: str | os.PathLike) -> None:
     st_config = {"max_seq_length": encoder.max_seq_length, "do_lower_case": encoder.do_lower_case}
     atomic_write_text(root / "sentence_bert_config.json", json.dumps(st_config, indent=2) + "\n")
     extra = {
+        "model_type": "SentenceTransformer",
         "__version__": {"mintformers": __version__},
         "prompts": encoder.prompts,
         "default_prompt_name": encoder.default_prompt_name,
         "similarity_fn_name": encoder.similarity_fn_name,
     }
+    if encoder.truncate_dim is not None:
+        extra["truncate_dim"] = encoder.truncate_dim
     atomic_write_text(root / "config_sentence_transformers.json", json.dumps(extra, indent=2) + "\n")

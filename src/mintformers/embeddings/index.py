@@ -53,10 +53,10 @@ def save_embeddings(
     """Write `path`.npy (the (n, dim) array) and `path`.jsonl (a header line, then one record per text).
 
     `texts` are strings or dicts with a "text" key and any other JSON fields (e.g. where the text came from).
-    Each file is written under a temporary name and renamed into place; the header records the row count and
+    Both files replace an earlier pair as one atomic save (`storage.save_folder`); the header records the row count and
     a fingerprint of the texts, which `load_embeddings` checks. Returns the two paths.
     """
-    from ..loading import atomic_path
+    from ..storage import save_folder, save_step
 
     array = embeddings.detach().cpu().numpy() if isinstance(embeddings, torch.Tensor) else np.asarray(embeddings)
     if array.ndim != 2:
@@ -76,11 +76,11 @@ def save_embeddings(
         "texts_sha256": texts_fingerprint(r["text"] for r in records),
         "metadata": metadata or {},
     }
-    with atomic_path(npy_path) as tmp:
-        with open(tmp, "wb") as f:
+    with save_folder(npy_path.parent) as save:  # the pair replaces the old pair as one atomic save
+        with open(save.path / npy_path.name, "wb") as f:
             np.save(f, array, allow_pickle=False)
-    with atomic_path(jsonl_path) as tmp:
-        with open(tmp, "w", encoding="utf-8") as f:
+        save_step(f"wrote {npy_path.name}")
+        with open(save.path / jsonl_path.name, "w", encoding="utf-8") as f:
             f.write(json.dumps(header, ensure_ascii=False) + "\n")
             for record in records:
                 f.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -89,7 +89,11 @@ def save_embeddings(
 
 def load_embeddings(path: str | os.PathLike) -> SavedEmbeddings:
     """Read what `save_embeddings` wrote (`path` with or without .npy); checks that both files agree."""
+    from ..storage import recover
+
     npy_path, jsonl_path = _index_paths(path)
+    if npy_path.parent.is_dir():
+        recover(npy_path.parent)  # a save of the pair that a crash interrupted after its commit
     for p in (npy_path, jsonl_path):
         if not p.is_file():
             raise FileNotFoundError(f"Saved embeddings incomplete: {str(p)!r} does not exist.")

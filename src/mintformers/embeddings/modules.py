@@ -1,11 +1,13 @@
-"""The sentence-transformers modules that follow the transformer: Pooling, Dense and Normalize.
+"""The sentence-transformers modules: the Transformer (a checkpoint and its tokenizer), then Pooling, Dense, Normalize.
 
-Each takes and returns the features dict (`token_embeddings` (B, T, H), `attention_mask` (B, T), and after pooling
-`sentence_embedding` (B, D)), as sentence-transformers' modules do, and reads/writes its own `config.json`.
+Each takes and returns the features dict (`input_ids` and `attention_mask` (B, T); the Transformer adds
+`token_embeddings` (B, T, H), pooling `sentence_embedding` (B, D)), as sentence-transformers' modules do.
 """
 
 from __future__ import annotations
 
+import inspect
+import json
 import logging
 import os
 from collections.abc import Sequence
@@ -20,6 +22,9 @@ from ..hub import CheckpointError, resolve_file
 
 logger = logging.getLogger(__name__)
 
+# Families whose position ids start above 0: their max_position_embeddings holds that many fewer tokens.
+_POSITION_OFFSETS = {"mpnet": 2, "ernie_m": 2}
+
 POOLING_MODES = ("cls", "max", "mean", "mean_sqrt_len_tokens", "weightedmean", "lasttoken")
 # The older boolean pooling flags, in the order sentence-transformers concatenates them.
 _LEGACY_POOLING_FLAGS = {
@@ -30,6 +35,114 @@ _LEGACY_POOLING_FLAGS = {
     "pooling_mode_weightedmean_tokens": "weightedmean",
     "pooling_mode_lasttoken": "lasttoken",
 }
+
+
+class Transformer(nn.Module):
+    """The checkpoint and its tokenizer, first in the chain: `input_ids`, `attention_mask` (B, T) → `token_embeddings`
+    (B, T, H), the last hidden state. Texts are truncated to `max_seq_length` tokens (special tokens included).
+
+    `Transformer(model, tokenizer)`, or `Transformer("path or hub id", max_seq_length=256)` as in sentence-transformers.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module | str | os.PathLike,
+        tokenizer: Any = None,
+        max_seq_length: int | None = None,
+        do_lower_case: bool = False,
+    ):
+        super().__init__()
+        if isinstance(model, (str, os.PathLike)):
+            from ..auto import AutoModel
+            from ..tokenization import AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(model) if tokenizer is None else tokenizer
+            model = AutoModel.from_pretrained(model)
+        if tokenizer is None:
+            raise ValueError("Transformer needs the model's tokenizer: Transformer(model, tokenizer).")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.do_lower_case = do_lower_case
+        if do_lower_case:
+            lowercase_inputs(tokenizer)
+        self.max_seq_length = max_seq_length if max_seq_length is not None else self.default_max_length()
+
+    @property
+    def auto_model(self) -> nn.Module:
+        """sentence-transformers' name for the checkpoint's model."""
+        return self.model
+
+    def default_max_length(self) -> int | None:
+        """No sentence_bert_config: the tokenizer's model_max_length, capped by the positions the model has."""
+        return max_length_for(self.tokenizer, self.model.config)
+
+    def get_word_embedding_dimension(self) -> int:
+        return self.model.config.hidden_size
+
+    def token_ids(self, texts: list[str]) -> list[list[int]]:
+        """Token ids per text, with special tokens, truncated to max_seq_length; not padded."""
+        if not texts:
+            return []
+        max_length = self.max_seq_length
+        encoded = self.tokenizer(
+            texts, truncation=max_length is not None, max_length=max_length, padding=False,
+            return_attention_mask=False, return_token_type_ids=False,
+        )
+        return encoded["input_ids"]
+
+    def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        """Padded, truncated model inputs for `texts` (input_ids, attention_mask and the tokenizer's other fields),
+        the features dict that `forward` takes."""
+        max_length = self.max_seq_length
+        encoded = self.tokenizer(
+            list(texts), truncation=max_length is not None, max_length=max_length, padding=True, return_tensors="pt"
+        )
+        return dict(encoded)
+
+    def forward(self, features: dict[str, Any]) -> dict[str, Any]:
+        params = inspect.signature(self.model.forward).parameters  # the model may be swapped (e.g. quantized)
+        mask = features.get("attention_mask")
+        kwargs: dict[str, Any] = {"input_ids": features["input_ids"]}
+        if mask is not None and not bool(mask.all()):  # without padding the model runs without a mask (SDPA's fast path)
+            kwargs["attention_mask"] = mask
+        if features.get("token_type_ids") is not None and "token_type_ids" in params:
+            kwargs["token_type_ids"] = features["token_type_ids"]
+        if "use_cache" in params:
+            kwargs["use_cache"] = False
+        features["token_embeddings"] = self.model(**kwargs)[0]  # last_hidden_state (B, T, H)
+        return features
+
+
+def max_length_for(tokenizer: Any, config: Any) -> int | None:
+    """The tokenizer's model_max_length, capped by the positions the model has (None when neither says)."""
+    limits = [getattr(tokenizer, "model_max_length", None)]
+    for key in ("max_position_embeddings", "max_seq_len", "n_positions"):
+        value = getattr(config, key, None)
+        if isinstance(value, int) and value > 0:
+            limits.append(value - _POSITION_OFFSETS.get(config.model_type, 0))
+            break
+    limits = [v for v in limits if isinstance(v, int) and 0 < v < 1_000_000]
+    return min(limits) if limits else None
+
+
+def lowercase_inputs(tokenizer: Any) -> None:
+    """Make the tokenizer lower-case its input (sentence_bert_config's do_lower_case), as sentence-transformers does:
+    a Lowercase normalizer in front of a fast tokenizer's own, or the slow tokenizer's do_lower_case flag."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        tokenizer.do_lower_case = True
+        return
+    from tokenizers import normalizers
+
+    current = backend.normalizer
+    state = json.loads(current.__getstate__()) if current is not None else {}
+    if state.get("type") == "Lowercase" or state.get("lowercase") is True:
+        return
+    if state.get("type") == "Sequence" and any(
+        n.get("type") == "Lowercase" or n.get("lowercase") is True for n in state.get("normalizers", [])
+    ):
+        return
+    backend.normalizer = normalizers.Sequence([normalizers.Lowercase()] + ([current] if current is not None else []))
 
 
 def pooling_modes_from_config(config: dict[str, Any]) -> tuple[str, ...]:
@@ -53,8 +166,16 @@ class Pooling(nn.Module):
     (see `SentenceEncoder.encode(prompt=...)`) are left out of the pooling.
     """
 
-    def __init__(self, embedding_dimension: int, modes: str | Sequence[str] = "mean", include_prompt: bool = True):
+    def __init__(
+        self,
+        embedding_dimension: int,
+        modes: str | Sequence[str] = "mean",
+        include_prompt: bool = True,
+        *,
+        pooling_mode: str | Sequence[str] | None = None,  # sentence-transformers' name for `modes`
+    ):
         super().__init__()
+        modes = modes if pooling_mode is None else pooling_mode
         self.modes = (modes,) if isinstance(modes, str) else tuple(modes)
         for m in self.modes:
             if m not in POOLING_MODES:
@@ -110,21 +231,30 @@ class Pooling(nn.Module):
         return features
 
 
-def _activation(name: str | None) -> nn.Module:
-    """A Dense module's activation from its dotted path. Only torch.nn classes are resolved (never arbitrary
-    imports); anything else falls back to Tanh with a warning, as sentence-transformers does without remote code."""
-    if name is None:
-        return nn.Tanh()
-    cls_name = name.rsplit(".", 1)[-1]
-    cls = getattr(nn, cls_name, None)
+def activation_from_path(name: str) -> nn.Module | None:
+    """An activation module from its dotted path ("torch.nn.modules.activation.Tanh"), or None. Only torch.nn
+    classes are resolved, never arbitrary imports (sentence-transformers imports others only with remote code)."""
+    cls = getattr(nn, name.rsplit(".", 1)[-1], None)
     if name.startswith("torch.") and isinstance(cls, type) and issubclass(cls, nn.Module):
         return cls()
-    logger.warning("Dense activation %r is not a torch.nn class; using Tanh, as sentence-transformers does.", name)
-    return nn.Tanh()
+    return None
 
 
-def _activation_path(module: nn.Module) -> str:
+def activation_path(module: Any) -> str:
+    """The dotted path sentence-transformers writes for an activation (e.g. "torch.nn.modules.activation.Tanh")."""
     return f"{type(module).__module__}.{type(module).__qualname__}"
+
+
+def _dense_activation(name: str | None) -> nn.Module:
+    """A Dense module's activation; anything but a torch.nn class falls back to Tanh with a warning, as
+    sentence-transformers does without remote code."""
+    if name is None:
+        return nn.Tanh()
+    activation = activation_from_path(name)
+    if activation is None:
+        logger.warning("Dense activation %r is not a torch.nn class; using Tanh, as sentence-transformers does.", name)
+        return nn.Tanh()
+    return activation
 
 
 class Dense(nn.Module):
@@ -160,7 +290,7 @@ class Dense(nn.Module):
                 int(config["in_features"]),
                 int(config["out_features"]),
                 bias=bool(config.get("bias", True)),
-                activation_function=_activation(config.get("activation_function")),
+                activation_function=_dense_activation(config.get("activation_function")),
                 module_input_name=config.get("module_input_name", "sentence_embedding"),
                 module_output_name=config.get("module_output_name"),
             )
@@ -178,7 +308,7 @@ class Dense(nn.Module):
             "in_features": self.linear.in_features,
             "out_features": self.linear.out_features,
             "bias": self.linear.bias is not None,
-            "activation_function": _activation_path(self.activation_function),
+            "activation_function": activation_path(self.activation_function),
             "module_input_name": self.module_input_name,
             "module_output_name": self.module_output_name,
         }

@@ -1,25 +1,22 @@
-"""Similarity between embeddings, semantic search and quantization: sentence-transformers' `util` functions.
+"""Similarity between embeddings: sentence-transformers' `util` similarity functions, by name and as functions.
 
-Inputs may be torch tensors, numpy arrays, lists of vectors or of tensors; results are torch tensors (numpy for
-`quantize_embeddings`), as there.
+Inputs may be torch tensors, numpy arrays, lists of vectors or of tensors; a vector counts as a one-row matrix.
+Results are torch tensors, as there: `cos_sim(a, b)` (n, m) for every pair of rows, `pairwise_cos_sim(a, b)` (n,)
+for row i against row i.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from typing import Any, Literal
+from enum import Enum
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-logger = logging.getLogger(__name__)
 
-PRECISIONS = ("float32", "int8", "uint8", "binary", "ubinary")
-
-
-def _as_tensor(x: Any) -> torch.Tensor:
+def as_tensor(x: Any) -> torch.Tensor:
     if isinstance(x, torch.Tensor):
         t = x
     elif isinstance(x, np.ndarray):
@@ -31,8 +28,8 @@ def _as_tensor(x: Any) -> torch.Tensor:
     return t if t.is_floating_point() else t.float()
 
 
-def _as_matrix(x: Any) -> torch.Tensor:
-    t = _as_tensor(x)
+def as_matrix(x: Any) -> torch.Tensor:
+    t = as_tensor(x)
     return t[None] if t.dim() == 1 else t
 
 
@@ -40,47 +37,74 @@ def _same_device(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.
     return a, b.to(a.device) if b.device != a.device else b
 
 
+def normalize_embeddings(embeddings: torch.Tensor) -> torch.Tensor:
+    """Each row scaled to unit L2 norm (rows of zeros stay zero)."""
+    return F.normalize(embeddings, p=2, dim=1)
+
+
 def cos_sim(a: Any, b: Any) -> torch.Tensor:
     """cos(a[i], b[j]) for all i, j → (n, m). Vectors are treated as one-row matrices."""
-    a, b = _same_device(_as_matrix(a), _as_matrix(b))
-    return F.normalize(a, p=2, dim=1) @ F.normalize(b, p=2, dim=1).T
+    a, b = _same_device(as_matrix(a), as_matrix(b))
+    return normalize_embeddings(a) @ normalize_embeddings(b).T
+
+
+pytorch_cos_sim = cos_sim  # sentence-transformers' older name
 
 
 def dot_score(a: Any, b: Any) -> torch.Tensor:
-    a, b = _same_device(_as_matrix(a), _as_matrix(b))
+    a, b = _same_device(as_matrix(a), as_matrix(b))
     return a @ b.T
 
 
 def euclidean_sim(a: Any, b: Any) -> torch.Tensor:
     """-‖a[i] - b[j]‖₂ (higher is more similar)."""
-    a, b = _same_device(_as_matrix(a), _as_matrix(b))
+    a, b = _same_device(as_matrix(a), as_matrix(b))
     return -torch.cdist(a, b, p=2.0)
 
 
 def manhattan_sim(a: Any, b: Any) -> torch.Tensor:
     """-‖a[i] - b[j]‖₁ (higher is more similar)."""
-    a, b = _same_device(_as_matrix(a), _as_matrix(b))
+    a, b = _same_device(as_matrix(a), as_matrix(b))
     return -torch.cdist(a, b, p=1.0)
 
 
 def pairwise_cos_sim(a: Any, b: Any) -> torch.Tensor:
-    a, b = _same_device(_as_tensor(a), _as_tensor(b))
+    a, b = _same_device(as_tensor(a), as_tensor(b))
     return (F.normalize(a, p=2, dim=-1) * F.normalize(b, p=2, dim=-1)).sum(-1)
 
 
 def pairwise_dot_score(a: Any, b: Any) -> torch.Tensor:
-    a, b = _same_device(_as_tensor(a), _as_tensor(b))
+    a, b = _same_device(as_tensor(a), as_tensor(b))
     return (a * b).sum(-1)
 
 
 def pairwise_euclidean_sim(a: Any, b: Any) -> torch.Tensor:
-    a, b = _same_device(_as_tensor(a), _as_tensor(b))
+    a, b = _same_device(as_tensor(a), as_tensor(b))
     return -((a - b) ** 2).sum(-1).sqrt()
 
 
 def pairwise_manhattan_sim(a: Any, b: Any) -> torch.Tensor:
-    a, b = _same_device(_as_tensor(a), _as_tensor(b))
+    a, b = _same_device(as_tensor(a), as_tensor(b))
     return -(a - b).abs().sum(-1)
+
+
+def pairwise_angle_sim(x: Any, y: Any) -> torch.Tensor:
+    """AnglE's similarity (arXiv 2309.12871): each embedding read as complex numbers (first half real, second half
+    imaginary; odd widths padded with a zero), |Σ x / y| with the quotient scaled by the norms' ratio."""
+    x, y = _same_device(as_matrix(x), as_matrix(y))
+    if x.shape[1] % 2:
+        x, y = F.pad(x, (0, 1)), F.pad(y, (0, 1))
+    a, b = x.chunk(2, dim=1)  # x = a + bi
+    c, d = y.chunk(2, dim=1)  # y = c + di
+    y_norm_sq = (c**2 + d**2).sum(1, keepdim=True)
+    re, im = (a * c + b * d) / y_norm_sq, (b * c - a * d) / y_norm_sq  # x · conj(y) / ‖y‖², per component
+    ratio = (a**2 + b**2).sum(1, keepdim=True).sqrt() / y_norm_sq.sqrt()  # ‖x‖ / ‖y‖
+    return (torch.cat((re, im), dim=1) / ratio).sum(1).abs()
+
+
+def truncate_embeddings(embeddings: Any, truncate_dim: int | None) -> Any:
+    """The first `truncate_dim` dimensions of each embedding (Matryoshka models); None keeps them all."""
+    return embeddings[..., :truncate_dim]
 
 
 SIMILARITY_FUNCTIONS: dict[str, tuple[Callable[[Any, Any], torch.Tensor], Callable[[Any, Any], torch.Tensor]]] = {
@@ -91,82 +115,25 @@ SIMILARITY_FUNCTIONS: dict[str, tuple[Callable[[Any, Any], torch.Tensor], Callab
 }
 
 
-def semantic_search(
-    query_embeddings: Any,
-    corpus_embeddings: Any,
-    query_chunk_size: int = 100,
-    corpus_chunk_size: int = 500_000,
-    top_k: int = 10,
-    score_function: Callable[[Any, Any], torch.Tensor] = cos_sim,
-) -> list[list[dict[str, int | float]]]:
-    """The `top_k` best corpus entries for each query: one list per query of {"corpus_id", "score"}, best first.
-
-    Scores are computed chunk by chunk (queries × corpus), keeping a running top-k, so memory stays bounded for
-    large corpora. Hits with equal scores are listed in corpus order.
-    """
-    corpus = _as_matrix(corpus_embeddings)
-    queries = _as_matrix(query_embeddings).to(corpus.device)
-    if top_k <= 0 or len(corpus) == 0:
-        return [[] for _ in range(len(queries))]
-    if score_function is cos_sim:  # normalise once instead of once per chunk pair
-        queries, corpus, score_function = F.normalize(queries, dim=1), F.normalize(corpus, dim=1), dot_score
-    results: list[list[dict[str, int | float]]] = []
-    for q_start in range(0, len(queries), query_chunk_size):
-        chunk = queries[q_start : q_start + query_chunk_size]
-        best_scores = torch.empty((len(chunk), 0), device=chunk.device)
-        best_ids = torch.empty((len(chunk), 0), dtype=torch.long, device=chunk.device)
-        for c_start in range(0, len(corpus), corpus_chunk_size):
-            scores = score_function(chunk, corpus[c_start : c_start + corpus_chunk_size]).float()
-            k = min(top_k, scores.shape[1])
-            values, ids = scores.topk(k, dim=1)
-            merged_scores = torch.cat([best_scores, values], dim=1)
-            merged_ids = torch.cat([best_ids, ids + c_start], dim=1)
-            k = min(top_k, merged_scores.shape[1])
-            keep = merged_scores.topk(k, dim=1).indices
-            best_scores, best_ids = merged_scores.gather(1, keep), merged_ids.gather(1, keep)
-        for scores_row, ids_row in zip(best_scores.tolist(), best_ids.tolist()):
-            hits = sorted(zip(scores_row, ids_row), key=lambda h: (-h[0], h[1]))
-            results.append([{"corpus_id": i, "score": s} for s, i in hits])
-    return results
 
 
-def quantize_embeddings(
-    embeddings: Any,
-    precision: Literal["float32", "int8", "uint8", "binary", "ubinary"],
-    ranges: np.ndarray | None = None,
-    calibration_embeddings: np.ndarray | None = None,
-) -> np.ndarray:
-    """Float embeddings → a smaller numpy representation, as sentence-transformers' `quantize_embeddings`.
+class SimilarityFunction(Enum):
+    """The similarity functions by name, as `similarity_fn_name` takes them."""
 
-    int8/uint8: each dimension's [min, max] (from `ranges` (2, dim), else `calibration_embeddings`, else these
-    embeddings) is cut into 256 buckets. binary/ubinary: the sign bits (> 0), packed 8 per byte (int8 is offset
-    by -128).
-    """
-    if isinstance(embeddings, torch.Tensor):
-        embeddings = embeddings.detach().float().cpu().numpy()
-    elif isinstance(embeddings, list):
-        embeddings = np.array([e.detach().float().cpu().numpy() if isinstance(e, torch.Tensor) else e for e in embeddings])
-    embeddings = np.asarray(embeddings)
-    if embeddings.dtype in (np.int8, np.uint8):
-        raise ValueError("Embeddings to quantize must be floats, not int8/uint8.")
-    if precision == "float32":
-        return embeddings.astype(np.float32)
-    if precision in ("int8", "uint8"):
-        if ranges is None:
-            source = embeddings if calibration_embeddings is None else np.asarray(calibration_embeddings)
-            if calibration_embeddings is None and len(embeddings) < 100:
-                logger.warning(
-                    "Computing %s quantization ranges from %d embeddings; pass ranges or calibration_embeddings "
-                    "computed on more data for stable buckets.", precision, len(embeddings),
-                )
-            ranges = np.vstack((source.min(axis=0), source.max(axis=0)))
-        starts = ranges[0, :]
-        steps = (ranges[1, :] - ranges[0, :]) / 255
-        steps = np.where(steps == 0, 1, steps)
-        buckets = np.clip(np.floor((embeddings - starts) / steps), 0, 255)
-        return buckets.astype(np.uint8) if precision == "uint8" else (buckets - 128).astype(np.int8)
-    if precision in ("binary", "ubinary"):
-        packed = np.packbits(embeddings > 0, axis=-1).reshape(embeddings.shape[0], -1)
-        return packed if precision == "ubinary" else (packed.astype(np.int16) - 128).astype(np.int8)
-    raise ValueError(f"precision={precision!r} is not one of {PRECISIONS}.")
+    COSINE = "cosine"
+    DOT_PRODUCT = "dot"
+    DOT = "dot"  # an alias of DOT_PRODUCT
+    EUCLIDEAN = "euclidean"
+    MANHATTAN = "manhattan"
 
+    @staticmethod
+    def to_similarity_fn(similarity_function: str | SimilarityFunction) -> Callable[[Any, Any], torch.Tensor]:
+        return SIMILARITY_FUNCTIONS[SimilarityFunction(similarity_function).value][0]
+
+    @staticmethod
+    def to_similarity_pairwise_fn(similarity_function: str | SimilarityFunction) -> Callable[[Any, Any], torch.Tensor]:
+        return SIMILARITY_FUNCTIONS[SimilarityFunction(similarity_function).value][1]
+
+    @staticmethod
+    def possible_values() -> list[str]:
+        return [m.value for m in SimilarityFunction]

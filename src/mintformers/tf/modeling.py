@@ -288,29 +288,36 @@ class TFPreTrainedModel(keras.Model):
     ) -> None:
         """Write config.json and the weights with the PyTorch key names (what the PyTorch classes and transformers
         load; tied weights once, sharded above max_shard_size). `save_h5=True` also writes tf_model.h5 in the
-        layout transformers' TF classes load; `saved_model=True` also writes saved_model/1 for serving. Atomic:
-        a crash leaves the previous files."""
+        layout transformers' TF classes load; `saved_model=True` also writes saved_model/1 for serving. Atomic
+        as a whole (`storage.save_folder`): a crash leaves the folder's old checkpoint or the new one."""
         import torch
 
-        from ..loading import atomic_path, save_state_dict
+        from ..loading import save_state_dict
+        from ..storage import save_folder
 
         save_directory = Path(save_directory)
         if save_directory.is_file():
             raise CheckpointError(f"{str(save_directory)!r} is a file; save_pretrained needs a directory.")
         state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in self.state_dict().items()}
-        save_state_dict(state, save_directory, max_shard_size=max_shard_size, safe_serialization=safe_serialization)
-        if save_h5:
-            weights = {name: v.numpy() for name, v in self.tf_weight_names().items()}
-            for alias, name in self._h5_aliases.items():
-                weights[alias] = weights[name]
-            with atomic_path(save_directory / TF_WEIGHTS_NAME) as tmp:
-                write_h5(tmp, self.name, weights)
-        if saved_model:
-            self.export(save_directory / "saved_model" / "1")
         config = self.config.copy()
         config.architectures = [type(self).__name__.removeprefix("TF")]
         config.dtype = "float32"
-        config.save_pretrained(save_directory)
+        with save_folder(save_directory) as save:  # every file replaces the old ones as one
+            save_state_dict(state, save.path, max_shard_size=max_shard_size, safe_serialization=safe_serialization)
+            if save_h5:
+                weights = {name: v.numpy() for name, v in self.tf_weight_names().items()}
+                for alias, name in self._h5_aliases.items():
+                    weights[alias] = weights[name]
+                write_h5(save.path / TF_WEIGHTS_NAME, self.name, weights)
+            else:
+                save.remove(TF_WEIGHTS_NAME)  # a stale one would be what transformers' TF classes read first
+            if saved_model:
+                old = save.target / "saved_model" / "1"
+                for path in old.rglob("*") if old.is_dir() else ():
+                    if path.is_file():
+                        save.remove(path.relative_to(save.target))
+                self.export(save.path / "saved_model" / "1")
+            config.save_pretrained(save.path)
 
     @classmethod
     def from_config(cls, config: PretrainedConfig, **kwargs: Any):

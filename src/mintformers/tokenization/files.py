@@ -4,18 +4,18 @@ them back so that the reference (and mintformers) loads the same tokenizer."""
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import logging
 import os
-import uuid
 from typing import Any
 
-from tokenizers import AddedToken
+from tokenizers import AddedToken, Tokenizer
 
-from mintformers.hub import CheckpointError, hub_kwargs, resolve_file
+from mintformers.hub import CheckpointError, hub_kwargs, is_local, resolve_file
+from mintformers.storage import atomic_write_text, read_json, save_folder
 
+from .chat_template import CHAT_TEMPLATE_FILE
 from .special_tokens import SPECIAL_TOKENS_ATTRIBUTES
 
 __all__ = [
@@ -35,18 +35,46 @@ FULL_TOKENIZER_FILE = "tokenizer.json"
 
 
 def _atomic_write_text(path: str, text: str) -> None:
-    """Write `text` to `path` so readers never see a half-written file: a temp file in the same dir, then rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666 & ~umask, like open()
+    """Write `text` to `path` atomically (within save_pretrained: as part of the folder's one atomic save)."""
+    atomic_write_text(path, text)
+
+
+def read_tokenizer_file(path: str | os.PathLike) -> Tokenizer:
+    """A `tokenizers.Tokenizer` from tokenizer.json, or a CheckpointError that names the file, what is wrong with it
+    (unreadable, not JSON / truncated, a schema this tokenizers version rejects) and what to do."""
+    path = os.fspath(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except UnicodeDecodeError as e:
+        raise CheckpointError(
+            f"{path!r} is not UTF-8 text (byte {e.start}), so it is not a tokenizer.json. Re-download the checkpoint, "
+            "or save the tokenizer again with save_pretrained()."
+        ) from None
+    except OSError as e:
+        raise CheckpointError(
+            f"Cannot read the tokenizer file {path!r} ({e.strerror or e}). Check that it is a readable file, or "
+            "re-download the checkpoint."
+        ) from None
+    try:
+        return Tokenizer.from_str(text)
+    except Exception as e:  # tokenizers raises a bare Exception for every problem: tell them apart
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as bad:
+            ends_early = not text.rstrip().endswith("}")  # a tokenizer.json is one JSON object
+            raise CheckpointError(
+                f"{path!r} is not valid JSON ({bad.msg} at line {bad.lineno}, column {bad.colno})"
+                + ("; it ends early: the file is truncated (an interrupted download or copy)" if ends_early else "")
+                + ". Re-download the checkpoint, or save the tokenizer again with save_pretrained()."
+            ) from None
+        import tokenizers
+
+        raise CheckpointError(
+            f"tokenizers {tokenizers.__version__} cannot read {path!r}: {e}. The file is valid JSON but not a "
+            "tokenizer this version understands (written by a newer tokenizers, or edited by hand): upgrade "
+            "tokenizers (pip install -U tokenizers), or save the tokenizer again with this version."
+        ) from None
 
 
 def _json_text(obj: Any) -> str:
@@ -77,7 +105,10 @@ class TokenizerFilesMixin:
             "special_tokens_map_file": SPECIAL_TOKENS_MAP_FILE,
             "tokenizer_config_file": TOKENIZER_CONFIG_FILE,
             "tokenizer_file": FULL_TOKENIZER_FILE,
+            "chat_template_file": CHAT_TEMPLATE_FILE,
         }
+        if is_local(name):  # named templates of a Hub repo would need a listing of the repo: local folders only
+            wanted.update(cls._template_files_of(os.path.join(name, hub.get("subfolder") or "")))
         files = {file_id: resolve_file(name, filename, required=False, **hub) for file_id, filename in wanted.items()}
         problem = cls._missing_files(files)
         if problem is not None:
@@ -104,11 +135,11 @@ class TokenizerFilesMixin:
     def _from_pretrained(cls, files: dict[str, Any], name: str, *init_inputs, **kwargs):
         files = dict(files)
         config_file = files.pop("tokenizer_config_file", None)
+        template_files = {k: files.pop(k) for k in list(files) if k.startswith("chat_template_")}
         has_tokenizer_file = files.get("tokenizer_file") is not None
         init_kwargs: dict[str, Any] = {}
         if config_file is not None:
-            with open(config_file, encoding="utf-8") as f:
-                init_kwargs = json.load(f)
+            init_kwargs = read_json(config_file)
             config_class = init_kwargs.pop("tokenizer_class", None)
             if not has_tokenizer_file:
                 init_kwargs.pop("tokenizer_file", None)
@@ -122,6 +153,9 @@ class TokenizerFilesMixin:
                     f"load from this checkpoint is '{config_class}'. \nThe class this function is called from is "
                     f"'{cls.__name__}'."
                 )
+        chat_template = cls._read_chat_templates(template_files)
+        if chat_template is not None:
+            init_kwargs["chat_template"] = chat_template  # the .jinja files win over tokenizer_config.json
         init_kwargs.update(kwargs)
 
         added_tokens_file = files.pop("added_tokens_file", None)
@@ -144,9 +178,7 @@ class TokenizerFilesMixin:
                 by_content[str(token)] = token
         else:
             if special_tokens_map_file is not None:
-                with open(special_tokens_map_file, encoding="utf-8") as f:
-                    special_tokens_map = json.load(f)
-                for key, value in special_tokens_map.items():
+                for key, value in read_json(special_tokens_map_file).items():
                     if key in kwargs and kwargs[key]:
                         continue
                     if isinstance(value, dict):
@@ -166,21 +198,17 @@ class TokenizerFilesMixin:
                     value = init_kwargs.get(key)
                     if value is not None:
                         special |= {str(t) for t in value} if key == "additional_special_tokens" else {str(value)}
-                with open(added_tokens_file, encoding="utf-8") as f:
-                    for content, index in json.load(f).items():
-                        is_special = content in special
-                        token = AddedToken(
-                            content, rstrip=False, lstrip=False, normalized=not is_special, special=is_special
-                        )
-                        added_decoder[index] = token
-                        by_content[content] = token
+                for content, index in read_json(added_tokens_file).items():
+                    is_special = content in special
+                    token = AddedToken(content, rstrip=False, lstrip=False, normalized=not is_special, special=is_special)
+                    added_decoder[index] = token
+                    by_content[content] = token
             if tokenizer_file is not None:
-                with open(tokenizer_file, encoding="utf-8") as f:
-                    for entry in json.load(f).get("added_tokens", []):
-                        entry = dict(entry)
-                        index = entry.pop("id")
-                        added_decoder[index] = AddedToken(**entry)
-                        by_content[str(added_decoder[index])] = added_decoder[index]
+                for entry in read_json(tokenizer_file).get("added_tokens", []):
+                    entry = dict(entry)
+                    index = entry.pop("id")
+                    added_decoder[index] = AddedToken(**entry)
+                    by_content[str(added_decoder[index])] = added_decoder[index]
 
         init_kwargs["added_tokens_decoder"] = added_decoder
         init_kwargs = cls.convert_added_tokens(init_kwargs, save=False)
@@ -219,25 +247,40 @@ class TokenizerFilesMixin:
         push_to_hub: bool = False,
         **kwargs,
     ) -> tuple[str, ...]:
-        """Write tokenizer_config.json, special_tokens_map.json and the vocabulary files (HF layout).
+        """Write tokenizer_config.json, special_tokens_map.json, the chat templates and the vocabulary files (HF layout;
+        `save_jinja_files=False` keeps the chat templates in tokenizer_config.json, as older readers expect).
 
-        Every file is written atomically (temp file + rename), so a crash never leaves a truncated file behind.
-        Returns the paths written.
+        The files replace the folder's old ones as one atomic save (`mintformers.storage.save_folder`): after a
+        crash the folder holds the old tokenizer or the new one. Returns the paths written.
         """
         if push_to_hub:
             raise NotImplementedError("push_to_hub is not supported; upload the saved folder with huggingface_hub.")
         save_directory = os.fspath(save_directory)
         if os.path.isfile(save_directory):
             raise ValueError(f"Provided path ({save_directory}) should be a directory, not a file")
-        os.makedirs(save_directory, exist_ok=True)
+        save_jinja_files = kwargs.get("save_jinja_files", True)
+        with save_folder(save_directory) as save:  # every tokenizer file replaces the old ones as one atomic save
+            written = self._save_files(str(save.path), legacy_format, filename_prefix, save_jinja_files)
+            # Template files of an earlier save would win over this save's tokenizer_config.json: they go.
+            for stale in self._template_files_to_replace(save_directory, filename_prefix, written, save.final):
+                save.remove(stale)
+        return tuple(str(save.final(path)) for path in written)
+
+    def _save_files(
+        self, save_directory: str, legacy_format: bool | None, filename_prefix: str | None, save_jinja_files: bool
+    ) -> tuple[str, ...]:
         prefix = f"{filename_prefix}-" if filename_prefix else ""
 
         config_file = os.path.join(save_directory, prefix + TOKENIZER_CONFIG_FILE)
-        _atomic_write_text(config_file, _json_text(self._tokenizer_config()))
+        config, template_files = self.save_chat_templates(
+            save_directory, self._tokenizer_config(), filename_prefix, save_jinja_files
+        )
+        _atomic_write_text(config_file, _json_text(config))
         special_file = os.path.join(save_directory, prefix + SPECIAL_TOKENS_MAP_FILE)
         special = self.convert_added_tokens(self.special_tokens_map_extended, save=True, add_type_field=False)
         _atomic_write_text(special_file, _json_text(special))
-        return (config_file, special_file) + self._save_pretrained(save_directory, legacy_format, filename_prefix)
+        written = (config_file, special_file, *template_files)
+        return written + self._save_pretrained(save_directory, legacy_format, filename_prefix)
 
     def _tokenizer_config(self) -> dict[str, Any]:
         """tokenizer_config.json: the init arguments (current values where they are attributes) + added tokens."""
@@ -250,8 +293,6 @@ class TokenizerFilesMixin:
         if "extra_special_tokens" not in self.init_kwargs:
             config["extra_special_tokens"] = self.extra_special_tokens
             config.update(self.extra_special_tokens)
-        if self.chat_template is not None:
-            config["chat_template"] = self.chat_template
         if self.init_inputs:
             config["init_inputs"] = copy.deepcopy(self.init_inputs)
         for file_id in self.vocab_files_names:
