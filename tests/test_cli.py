@@ -480,3 +480,6 @@ def test_readme_python_examples(monkeypatch, models, readme_workdir, minilm_dir,
     assert namespace["tf_losses"][-1] < namespace["tf_losses"][0]
     assert namespace["tf_predicted"].tolist() == [1, 1, 0, 0]
     np.testing.assert_allclose(namespace["tflite_logits"], namespace["mobile"](namespace["ids"]).logits, atol=1e-4)
+    # the JAX / Flax section: the MiniLM similarity, and a jitted optax step whose loss goes down
+    assert float(namespace["embeddings"][0] @ namespace["embeddings"][1]) == pytest.approx(0.7553, abs=1e-4)
+    assert namespace["losses"][-1] < namespace["losses"][0]

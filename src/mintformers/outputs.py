@@ -1,26 +1,16 @@
-"""Model outputs: dataclasses readable by attribute (`out.logits`), key (`out["logits"]`) and index (`out[0]`).
-
-As in the reference, only fields that are set (not None) count as keys, in index order and in `to_tuple()`, so
-`return_dict=False` is simply `output.to_tuple()`.
-
-Framework-free and shared by every backend (the TensorFlow names, e.g. `TFMaskedLMOutput`, are these classes). Each
-class is a pytree node for torch (torch.export, torch.compile) — registered once torch is imported, so a TensorFlow
-or JAX user never imports it — and a nest structure for TensorFlow (`__tf_flatten__`, for tf.function).
+"""PyTorch model outputs: dataclasses readable by attribute (`out.logits`), key (`out["logits"]`) and index
+(`out[0]`) — the access rules live in output_base.py, shared with the TensorFlow and Flax outputs.
 """
 
 from __future__ import annotations
 
 import functools
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
-if TYPE_CHECKING:  # annotations only: the classes hold torch, TensorFlow or JAX arrays alike
-    import torch
+import torch
 
-    Tensor = torch.Tensor
-    Tensors = tuple[torch.Tensor, ...]
+from .output_base import OutputBase
 
 __all__ = [
     "ModelOutput",
@@ -39,65 +29,22 @@ __all__ = [
     "MultipleChoiceModelOutput",
     "TokenClassifierOutput",
     "QuestionAnsweringModelOutput",
-    "register_torch_pytrees",
 ]
 
-_OUTPUT_CLASSES: list[type] = []
-_TORCH_REGISTERED: set[type] = set()
+Tensor = torch.Tensor
+Tensors = tuple[torch.Tensor, ...]
 
 
 @dataclass
-class ModelOutput:
+class ModelOutput(OutputBase):
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every output class is a pytree node (its set fields are the children), so torch.export, torch.compile
+        and torch.utils._pytree see through it to the tensors."""
         super().__init_subclass__(**kwargs)
-        _OUTPUT_CLASSES.append(cls)
-        if "torch" in sys.modules:
-            register_torch_pytrees()
-
-    def keys(self) -> list[str]:
-        return [f.name for f in fields(self) if getattr(self, f.name) is not None]
-
-    def values(self) -> list[Any]:
-        return [getattr(self, k) for k in self.keys()]
-
-    def items(self) -> list[tuple[str, Any]]:
-        return [(k, getattr(self, k)) for k in self.keys()]
-
-    def to_tuple(self) -> tuple[Any, ...]:
-        return tuple(self.values())
-
-    def __getitem__(self, key: str | int | slice) -> Any:
-        if isinstance(key, str):
-            if key not in self.keys():
-                raise KeyError(key)
-            return getattr(self, key)
-        return self.to_tuple()[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        if key not in {f.name for f in fields(self)}:
-            raise KeyError(f"{type(self).__name__} has no field {key!r}")
-        setattr(self, key, value)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.keys()
-
-    def __iter__(self) -> Iterator[str]:
-        # Dict-like, as in the reference: iterating yields the names of the set fields.
-        return iter(self.keys())
-
-    def __len__(self) -> int:
-        return len(self.keys())
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return getattr(self, key) if key in self.keys() else default
-
-    # TensorFlow's nest protocol: tf.function returns outputs of these classes from a graph
-    def __tf_flatten__(self) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-        return tuple(self.keys()), tuple(self.values())
-
-    @classmethod
-    def __tf_unflatten__(cls, keys: tuple[str, ...], values: tuple[Any, ...]) -> ModelOutput:
-        return cls(**dict(zip(keys, values)))
+        torch.utils._pytree.register_pytree_node(
+            cls, _flatten_output, functools.partial(_unflatten_output, cls),
+            serialized_type_name=f"{cls.__module__}.{cls.__qualname__}",
+        )
 
 
 def _flatten_output(output: ModelOutput) -> tuple[list[Any], list[str]]:
@@ -106,21 +53,6 @@ def _flatten_output(output: ModelOutput) -> tuple[list[Any], list[str]]:
 
 def _unflatten_output(cls: type[ModelOutput], values: Any, keys: list[str]) -> ModelOutput:
     return cls(**dict(zip(keys, values)))
-
-
-def register_torch_pytrees() -> None:
-    """Make every output class a torch pytree node (their set fields are the children), so torch.export,
-    torch.compile and torch.utils._pytree see through them. Called as classes are defined once torch is loaded,
-    and by the PyTorch model base for classes defined before."""
-    import torch.utils._pytree as pytree
-
-    for cls in _OUTPUT_CLASSES:
-        if cls not in _TORCH_REGISTERED:
-            pytree.register_pytree_node(
-                cls, _flatten_output, functools.partial(_unflatten_output, cls),
-                serialized_type_name=f"{cls.__module__}.{cls.__qualname__}",
-            )
-            _TORCH_REGISTERED.add(cls)
 
 
 @dataclass

@@ -55,7 +55,7 @@ def read_checkpoint(name_or_path: str | os.PathLike, **hub) -> tuple[dict[str, n
     """The weights of a checkpoint as numpy arrays keyed by PyTorch names, and the file they came from.
 
     PyTorch files come first (the format every backend shares), then `tf_model.h5`."""
-    from ..loading import find_weight_files, load_state_dict
+    from ..loading import find_weight_files, load_numpy_state_dict
 
     try:
         files = find_weight_files(name_or_path, **hub)
@@ -64,18 +64,10 @@ def read_checkpoint(name_or_path: str | os.PathLike, **hub) -> tuple[dict[str, n
         if h5 is None:
             raise CheckpointError(f"{e} ({TF_WEIGHTS_NAME}, the reference's TensorFlow file, is read too.)") from None
         return _from_tf_names(read_h5(h5)), str(h5)
-    state = {k: _to_numpy(v) for k, v in load_state_dict(files).items()}
+    state = load_numpy_state_dict(files)
     if any("/" in k for k in state):  # written by the reference's TF classes with safe_serialization=True
         state = _from_tf_names(state)
     return state, str(files[0])
-
-
-def _to_numpy(tensor) -> np.ndarray:
-    import torch
-
-    if tensor.dtype == torch.bfloat16:  # numpy has no bfloat16
-        tensor = tensor.float()
-    return tensor.numpy()
 
 
 def read_h5(path: str | os.PathLike) -> dict[str, np.ndarray]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from ..validation import check_head_mask_shape
 from ._backend import keras, tf
 
 __all__ = [
@@ -185,13 +186,9 @@ def head_mask_per_layer(head_mask: tf.Tensor | None, num_layers: int) -> list:
     if head_mask is None:
         return [None] * num_layers
     head_mask = tf.convert_to_tensor(head_mask)
+    check_head_mask_shape(head_mask.shape, num_layers)
     if head_mask.shape.rank == 1:
         head_mask = tf.repeat(head_mask[None], num_layers, axis=0)
-    elif head_mask.shape.rank != 2 or head_mask.shape[0] != num_layers:
-        raise ValueError(
-            f"head_mask must have shape (num_heads,) or (num_layers={num_layers}, num_heads), "
-            f"got {tuple(head_mask.shape)}."
-        )
     return [tf.reshape(head_mask[i], (1, -1, 1, 1)) for i in range(num_layers)]
 
 

@@ -25,8 +25,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..config import ConfigError, PretrainedConfig
+from ..config import PretrainedConfig, load_config
 from ..hub import CheckpointError, hub_kwargs
+from ..loading import LoadingInfo, align_checkpoint_keys, report_loading, shape_mismatch
 from ..validation import check_id_range, check_input_shapes, check_table_range
 from ._backend import keras, tf
 from .checkpoint import TF_WEIGHTS_NAME, read_checkpoint, torch_key, write_h5
@@ -41,7 +42,6 @@ _BASE_INPUTS = (
     "encoder_hidden_states", "encoder_attention_mask", "past_key_values", "use_cache", "output_attentions",
     "output_hidden_states",
 )
-_LEGACY_RENAMES = ((re.compile(r"\.gamma$"), ".weight"), (re.compile(r"\.beta$"), ".bias"))
 
 
 def unpack_inputs(call):
@@ -96,10 +96,6 @@ def check_table_ids(ids, rows: int, name: str, field: str, what: str) -> None:
     """`ids` index a table of `rows` rows (config.`field` `what`); checked when running eagerly."""
     if ids is not None and tf.executing_eagerly() and tf.size(ids) > 0:
         check_table_range(int(tf.reduce_max(ids)), rows, name, field, what)
-
-
-class LoadingInfo(dict):
-    """missing_keys / unexpected_keys / mismatched_keys of a from_pretrained call (PyTorch key names)."""
 
 
 def _named_weights(layer: keras.layers.Layer, prefix: str, seen: set) -> list[tuple[str, Any]]:
@@ -171,28 +167,14 @@ class TFPreTrainedModel(keras.Model):
         """The weights as numpy arrays in the PyTorch layout and names (what save_pretrained writes)."""
         return {k: (v.numpy().T if t else v.numpy()) for k, (v, t) in self.torch_weights().items()}
 
-    def _map_checkpoint_keys(self, state: dict[str, np.ndarray], own: set[str]) -> dict[str, np.ndarray]:
-        """Legacy renames, then add or strip the base-model prefix so heads load base checkpoints and back."""
-        renamed = {}
-        for key, value in state.items():
-            for pattern, repl in _LEGACY_RENAMES:
-                key = pattern.sub(repl, key)
-            renamed[key] = value
-        prefix = self.base_model_prefix
-        has_prefix = any(k.startswith(prefix + ".") for k in renamed)
-        if not self.is_base_model and not has_prefix:
-            return {(f"{prefix}.{k}" if f"{prefix}.{k}" in own else k): v for k, v in renamed.items()}
-        if self.is_base_model and has_prefix:
-            return {k.removeprefix(prefix + "."): v for k, v in renamed.items()}
-        return renamed
-
     def load_state_dict(
         self, state: dict[str, np.ndarray], ignore_mismatched_sizes: bool = False, source: str = "the state dict"
     ) -> LoadingInfo:
         """Copy PyTorch-named arrays into the weights; weights the state lacks keep their initialisation. Logs and
         returns the missing, unexpected and mismatched keys as the PyTorch models do."""
         weights = self.torch_weights()
-        state = self._map_checkpoint_keys(state, set(weights))
+        aligned = align_checkpoint_keys(state, weights, self.base_model_prefix, is_head=not self.is_base_model)
+        state = {aligned[k]: v for k, v in state.items()}
         ignore_unexpected = [re.compile(p) for p in self._keys_to_ignore_on_load_unexpected]
         unexpected = sorted(k for k in state if k not in weights and not any(p.search(k) for p in ignore_unexpected))
         mismatched, loaded = [], set()
@@ -200,36 +182,18 @@ class TFPreTrainedModel(keras.Model):
             if key not in weights:
                 continue
             variable, transpose = weights[key]
-            array = np.asarray(array).T if transpose else np.asarray(array)
-            if tuple(array.shape) != tuple(variable.shape):
-                torch_shape = tuple(variable.shape[::-1]) if transpose else tuple(variable.shape)
-                got = tuple(array.shape[::-1]) if transpose else tuple(array.shape)
+            array = np.asarray(array)
+            torch_shape = tuple(variable.shape[::-1]) if transpose else tuple(variable.shape)
+            if tuple(array.shape) != torch_shape:
                 if not ignore_mismatched_sizes:
-                    raise CheckpointError(
-                        f"Shape mismatch for {key!r}: checkpoint has {got}, the model expects {torch_shape}. The "
-                        "config does not match the checkpoint; to re-initialise such layers (e.g. a classifier with "
-                        "a different num_labels) pass ignore_mismatched_sizes=True."
-                    )
-                mismatched.append((key, got, torch_shape))
+                    raise shape_mismatch(key, array.shape, torch_shape)
+                mismatched.append((key, tuple(array.shape), torch_shape))
                 continue
-            variable.assign(array.astype(variable.dtype))
+            variable.assign((array.T if transpose else array).astype(variable.dtype))
             loaded.add(key)
         ignore_missing = [re.compile(p) for p in self._keys_to_ignore_on_load_missing]
         missing = [k for k in weights if k not in loaded and not any(p.search(k) for p in ignore_missing)]
-        name = type(self).__name__
-        if missing:
-            logger.warning(
-                "Some weights of %s were not in the checkpoint at %s and are newly initialised: %s. "
-                "Train the model on a downstream task before using it for predictions.", name, source, missing,
-            )
-        if unexpected:
-            logger.warning(
-                "Some weights of the checkpoint at %s were not used by %s: %s. This is expected when loading a "
-                "checkpoint of another architecture (e.g. a pretraining head into a classifier).",
-                source, name, unexpected,
-            )
-        if mismatched:
-            logger.warning("Re-initialised because of shape mismatches: %s", mismatched)
+        report_loading(logger, type(self).__name__, source, missing, unexpected, mismatched)
         return LoadingInfo(missing_keys=missing, unexpected_keys=unexpected, mismatched_keys=mismatched, error_msgs=[])
 
     # ---- calling the main layer ---------------------------------------------------------------------------------
@@ -257,21 +221,11 @@ class TFPreTrainedModel(keras.Model):
         Keyword arguments accepted by the model's __init__ go there (e.g. add_pooling_layer); all others override
         config values (e.g. num_labels=3). `from_pt` / `from_tf` are accepted and unnecessary."""
         hub = hub_kwargs(kwargs)
-        for ignored in ("from_pt", "from_tf", "use_safetensors", "trust_remote_code"):
-            if kwargs.pop(ignored, None) is True and ignored == "trust_remote_code":
-                raise ValueError("mintformers never runs code from a checkpoint; trust_remote_code is not supported.")
+        for ignored in ("from_pt", "from_tf"):  # the reference's TF classes need them; here every file is read
+            kwargs.pop(ignored, None)
         init_params = set(inspect.signature(cls.__init__).parameters) - {"self", "config", "inputs", "kwargs"}
         model_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in init_params}
-        if config is None:
-            config = cls.config_class.from_pretrained(pretrained_model_name_or_path, **hub, **kwargs)
-        else:
-            config = config.copy()
-            for key, value in kwargs.items():
-                if key not in config.field_names() and key != "num_labels":
-                    raise ConfigError(f"Unknown argument {key!r} for {cls.__name__}.from_pretrained.")
-                setattr(config, key, value)
-            config.validate()
-        config.name_or_path = str(pretrained_model_name_or_path)
+        config = load_config(cls.config_class, pretrained_model_name_or_path, config, kwargs, hub, cls.__name__)
         state, source = read_checkpoint(pretrained_model_name_or_path, **hub)
         model = cls(config, **model_kwargs)
         info = model.load_state_dict(state, ignore_mismatched_sizes, source)
