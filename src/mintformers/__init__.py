@@ -36,6 +36,26 @@ _FAMILIES = {
         "ErnieMForMultipleChoice", "ErnieMForTokenClassification", "ErnieMForQuestionAnswering",
         "ErnieMForInformationExtraction",
     ],
+    # TensorFlow (Keras 3): importing one of these imports TensorFlow, or says what to install
+    "mintformers.tf.bert": [
+        "TFBertModel", "TFBertPreTrainedModel", "TFBertForPreTraining", "TFBertForPreTrainingOutput",
+        "TFBertLMHeadModel", "TFBertForMaskedLM", "TFBertForNextSentencePrediction", "TFBertForSequenceClassification",
+        "TFBertForMultipleChoice", "TFBertForTokenClassification", "TFBertForQuestionAnswering",
+    ],
+    "mintformers.tf.mobilebert": [
+        "TFMobileBertModel", "TFMobileBertPreTrainedModel", "TFMobileBertForPreTraining",
+        "TFMobileBertForPreTrainingOutput", "TFMobileBertForMaskedLM", "TFMobileBertForNextSentencePrediction",
+        "TFMobileBertForSequenceClassification", "TFMobileBertForMultipleChoice",
+        "TFMobileBertForTokenClassification", "TFMobileBertForQuestionAnswering",
+    ],
+    "mintformers.tf.tokenizer": ["TFBertTokenizer"],
+    "mintformers.tf.modeling": ["TFPreTrainedModel"],
+    "mintformers.tf.outputs": [
+        "TFBaseModelOutputWithPooling", "TFBaseModelOutputWithPoolingAndCrossAttentions",
+        "TFCausalLMOutputWithCrossAttentions", "TFMaskedLMOutput", "TFNextSentencePredictorOutput",
+        "TFSequenceClassifierOutput", "TFMultipleChoiceModelOutput", "TFTokenClassifierOutput",
+        "TFQuestionAnsweringModelOutput",
+    ],
     "mintformers.flax.bert": [  # JAX/Flax: imported only when used (pip install mintformers[flax])
         "FlaxBertModel", "FlaxBertPreTrainedModel", "FlaxBertForPreTraining", "FlaxBertForPreTrainingOutput",
         "FlaxBertForCausalLM", "FlaxBertForMaskedLM", "FlaxBertForNextSentencePrediction",
