@@ -8,7 +8,7 @@
     mintformers info [MODEL]                            what a checkpoint holds
     mintformers convert MODEL OUT [--dtype bf16]        re-save as safetensors (sharded, atomically)
     mintformers fill-mask|classify|ner|qa|generate|extract ...   task pipelines
-    mintformers serve [TASK]                            one model behind a JSON API over HTTP
+    mintformers serve [TASK]                            one model behind an HTTP API (TEI, TGI and OpenAI routes)
     mintformers train --task T --model M --train F -o D  fine-tune (torchrun -m mintformers train: DDP / FSDP)
     mintformers embed --ray [ADDRESS] INPUT -o DIR      embed a corpus on Ray, resumably (Parquet parts)
 

@@ -22,10 +22,11 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 from torch import nn
 
-from ..embeddings.batching import CPU_BATCH_OVERHEAD_TOKENS, pad_id_of, pad_rows
+from ..embeddings.batching import pad_id_of, pad_rows
 from ..outputs import SequenceClassifierOutput
 from ..pipelines.base import Chunk, Pipeline
 from .common import ApiError, ClientDisconnected, json_response, until_done_or_disconnected
+from .embedding import PASS_OVERHEAD_TOKENS
 from .schemas import ClassifyRequest, PipelineRequest, RerankRequest
 
 if TYPE_CHECKING:
@@ -170,7 +171,7 @@ class RerankEngine(_ThreadedEngine):
         limits = [n for n in (state.limits.max_input_length, cross_encoder.max_length) if n]
         self.max_length = cross_encoder.max_length = min(limits) if limits else None
         self.pad_id = pad_id_of(self.tokenizer)
-        self.pass_overhead = CPU_BATCH_OVERHEAD_TOKENS if cross_encoder.device.type == "cpu" else None
+        self.pass_overhead = PASS_OVERHEAD_TOKENS if cross_encoder.device.type == "cpu" else None
         self.classifier = cross_encoder.model
         self.classifier.forward = self._batched  # the CrossEncoder's calls of its classifier land here
 

@@ -1,7 +1,8 @@
 """Request bodies, as text-embeddings-inference (TEI), text-generation-inference (TGI) and OpenAI define them.
 
 FastAPI validates each body against its model: a wrong type or a missing field is a 422 whose message names the
-field (`inputs: Input should be a valid string`). Unknown fields are ignored, as those servers do (clients send
+field (`inputs: Input should be a valid string`). Types are strict, as in those servers: "yes" is no boolean and
+"3" no number. Unknown fields are ignored, as those servers do (clients send
 fields such as OpenAI's `user`). Fields a client may send but this server cannot honour (OpenAI's `logprobs`,
 `logit_bias`, TGI's `grammar` ...) are refused when set, never silently dropped.
 """
