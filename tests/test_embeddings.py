@@ -311,12 +311,12 @@ def test_prompts_and_include_prompt(tmp_path, tiny_dir):
     got = encoder.encode(texts, prompt_name="query")
     np.testing.assert_allclose(got, encoder.encode(texts, prompt=prompts["query"]), atol=ATOL)
     hidden, mask = token_states(tiny_dir, [prompts["query"] + t for t in texts])
-    n_prompt = len(encoder.tokenize([prompts["query"]])[0]) - 1  # without its [SEP]
+    n_prompt = int(encoder.tokenize([prompts["query"]])["attention_mask"].sum()) - 1  # without its [SEP]
     mask = mask.clone()
     mask[:, :n_prompt] = 0
     np.testing.assert_allclose(got, manual_pool(hidden, mask, "mean").numpy(), atol=ATOL)
     with pytest.raises(ValueError, match="not one of this model's prompts"):
-        encoder.encode(texts, prompt_name="document")
+        encoder.encode(texts, prompt_name="passage")
 
 
 def test_save_pretrained_round_trip(tmp_path, tiny_dir):
@@ -329,10 +329,63 @@ def test_save_pretrained_round_trip(tmp_path, tiny_dir):
     np.testing.assert_allclose(again.encode(SENTENCES), encoder.encode(SENTENCES), atol=1e-6)
 
 
-def test_sentence_transformer_alias(tiny_st_dir):
+def test_sentence_transformer_alias(tiny_st_dir, caplog):
     model = SentenceTransformer(str(tiny_st_dir), device="cpu")
     assert isinstance(model, SentenceEncoder)
-    np.testing.assert_allclose(model.encode(SENTENCES), SentenceEncoder.from_pretrained(tiny_st_dir).encode(SENTENCES), atol=1e-6)
+    expected = SentenceEncoder.from_pretrained(tiny_st_dir).encode(SENTENCES)
+    np.testing.assert_allclose(model.encode(SENTENCES), expected, atol=1e-6)
+    # sentence-transformers' constructor arguments
+    half = SentenceTransformer(str(tiny_st_dir), model_kwargs={"torch_dtype": torch.bfloat16}, trust_remote_code=True)
+    assert half.dtype == torch.bfloat16 and "never runs code" in caplog.text
+    with pytest.raises(TypeError, match="device_map"):
+        SentenceTransformer(str(tiny_st_dir), model_kwargs={"device_map": "auto"})
+    with pytest.raises(ValueError, match="PyTorch"):
+        SentenceTransformer(str(tiny_st_dir), backend="onnx")
+    # built from modules, as sentence-transformers builds one
+    from mintformers.embeddings import Transformer
+
+    built = SentenceTransformer(modules=[Transformer(model.model, model.tokenizer, 48), *model.layers], device="cpu")
+    assert len(built) == 3 and built[0].max_seq_length == 48
+    np.testing.assert_allclose(built.encode(SENTENCES), expected, atol=1e-6)
+
+
+def test_short_names_are_sentence_transformers_repos():
+    from mintformers.embeddings.folder import hub_name
+
+    assert hub_name("all-MiniLM-L6-v2", "sentence-transformers") == "sentence-transformers/all-MiniLM-L6-v2"
+    assert hub_name("intfloat/e5-small", "sentence-transformers") == "intfloat/e5-small"
+    assert hub_name("bert-base-uncased", "cross-encoder") == "bert-base-uncased"  # a plain transformers checkpoint
+
+
+def test_the_chain_can_be_changed_in_place(tiny_st_dir):
+    encoder = SentenceEncoder.from_pretrained(tiny_st_dir)
+    model = encoder.model
+    encoder.model = model  # reassigning the checkpoint goes to the Transformer module, not a new submodule
+    assert list(dict(encoder.named_children())) == ["0", "1", "2"] and encoder[0].model is model
+    assert all(k.startswith(("0.model.", "1.", "2.")) for k in encoder.state_dict())
+
+
+def test_multi_process_encoding_equals_one_process(tiny_st_dir):
+    """Two spawned CPU workers (torch.multiprocessing), results in input order, errors sent back, as ST 5 does."""
+    encoder = SentenceEncoder.from_pretrained(tiny_st_dir, device="cpu")
+    texts = [" ".join(WORDS[i % 13 : i % 13 + i % 9 + 1]) for i in range(40)]
+    expected = encoder.encode(texts)
+    pool = encoder.start_multi_process_pool(["cpu", "cpu"])
+    try:
+        assert len(pool["processes"]) == 2
+        np.testing.assert_allclose(encoder.encode(texts, pool=pool, chunk_size=3), expected, atol=ATOL)
+        tensor = encoder.encode(texts, pool=pool, convert_to_tensor=True, normalize_embeddings=True)
+        assert isinstance(tensor, torch.Tensor) and tensor.shape == expected.shape
+        tokens = encoder.encode(texts[:5], pool=pool, output_value="token_embeddings")
+        assert [t.shape for t in tokens] == [t.shape for t in encoder.encode(texts[:5], output_value="token_embeddings")]
+        assert encoder.encode("hello", pool=pool).shape == (32,)
+        assert encoder.encode([], pool=pool).shape == (0, 32)
+        with pytest.raises(RuntimeError, match="'passage' is not one of this model's prompts"):
+            encoder.encode(texts, pool=pool, prompt_name="passage")
+        np.testing.assert_allclose(encoder.encode(texts, pool=pool), expected, atol=ATOL)  # the pool still works
+    finally:
+        encoder.stop_multi_process_pool(pool)
+    # encode(device=[...]) starts a pool for the call: tests/test_cross_encoder.py covers that path (shared code)
 
 
 # ---- encode -------------------------------------------------------------------------------------------------------
@@ -368,9 +421,9 @@ def test_each_text_alone_equals_it_in_any_batch(tiny_st_dir):
 
 
 def test_large_inputs_are_windowed_and_restored_in_order(tiny_st_dir, monkeypatch):
-    import mintformers.embeddings as E
+    import mintformers.embeddings.batching as batching
 
-    monkeypatch.setattr(E, "_WINDOW_BATCHES", 1)  # windows of 1024 texts
+    monkeypatch.setattr(batching, "WINDOW_BATCHES", 1)  # windows of 1024 texts
     encoder = SentenceEncoder.from_pretrained(tiny_st_dir)
     rng = np.random.default_rng(1)
     texts = [" ".join(rng.choice(WORDS, size=rng.integers(1, 20))) for _ in range(2100)]
@@ -379,16 +432,43 @@ def test_large_inputs_are_windowed_and_restored_in_order(tiny_st_dir, monkeypatc
     np.testing.assert_allclose(got[sample], np.stack([encoder.encode(texts[i]) for i in sample]), atol=ATOL)
 
 
-def test_input_errors(tiny_st_dir):
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda e: e.encode(None), TypeError, ["got None", "list of strings"]),
+        (lambda e: e.encode(b"bytes"), TypeError, ["not bytes", "decode"]),
+        (lambda e: e.encode({"a": "text"}), TypeError, ["not a dict"]),
+        (lambda e: e.encode(42), TypeError, ["not a int"]),
+        (lambda e: e.encode(["ok", 3]), TypeError, ["item 1 is a int", "str()"]),
+        (lambda e: e.encode(["ok", None]), TypeError, ["item 1 is a NoneType"]),
+        (lambda e: e.encode(["ok"], batch_size=0), ValueError, ["batch_size", "positive integer"]),
+        (lambda e: e.encode(["ok"], batch_size="32"), ValueError, ["batch_size", "'32'"]),
+        (lambda e: e.encode(["ok"], truncate_dim=0), ValueError, ["truncate_dim", "positive"]),
+        (lambda e: e.encode(["ok"], precision="float16"), ValueError, ["precision", "int8"]),
+        (lambda e: e.encode(["ok"], output_value="logits"), ValueError, ["output_value", "token_embeddings"]),
+        (lambda e: e.encode(["ok"], prompt_name="passage"), ValueError, ["'passage'", "prompts"]),
+        (lambda e: e.encode(["ok"], normalise=True), TypeError, ["unexpected", "normalise"]),
+        (lambda e: e.encode(["ok"], pool={"input": None, "output": None, "processes": []}, chunk_size=-1), ValueError, ["chunk_size"]),
+        (lambda e: setattr(e, "max_seq_length", 0), ValueError, ["max_seq_length", "positive"]),
+    ],
+)
+def test_bad_inputs_get_clear_errors(tiny_st_dir, call, error, words):
     encoder = SentenceEncoder.from_pretrained(tiny_st_dir)
-    with pytest.raises(TypeError, match="item 1 is a int"):
-        encoder.encode(["ok", 3])
-    with pytest.raises(ValueError, match="batch_size"):
-        encoder.encode(["ok"], batch_size=0)
-    with pytest.raises(ValueError, match="precision"):
-        encoder.encode(["ok"], precision="float16")
-    with pytest.raises(ValueError, match="output_value"):
-        encoder.encode(["ok"], output_value="logits")
+    with pytest.raises(error) as info:
+        call(encoder)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_encode_accepts_what_sentence_transformers_accepts(tiny_st_dir):
+    encoder = SentenceEncoder.from_pretrained(tiny_st_dir)
+    expected = encoder.encode(SENTENCES[:3])
+    np.testing.assert_allclose(encoder.encode(np.array(SENTENCES[:3])), expected, atol=ATOL)  # a numpy column of strings
+    np.testing.assert_allclose(encoder.encode(t for t in SENTENCES[:3]), expected, atol=ATOL)  # any iterable
+    np.testing.assert_allclose(encoder.encode(sentences=SENTENCES[:3]), expected, atol=ATOL)  # the older keyword
+    np.testing.assert_allclose(encoder.encode(SENTENCES[:3], None, None, 2), expected, atol=ATOL)  # ST 5's positional order
+    np.testing.assert_allclose(encoder.encode(SENTENCES[:3], 2), expected, atol=ATOL)  # an int second: the older batch_size
+    np.testing.assert_allclose(encoder.encode(SENTENCES[:3], task="query"), expected, atol=ATOL)  # Router's task: no router
 
 
 def test_precisions(tiny_st_dir):

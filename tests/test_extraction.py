@@ -15,7 +15,7 @@ import torch
 
 from mintformers.extraction import _pair_spans, extract
 from mintformers.models.ernie_m import ErnieMConfig, ErnieMForInformationExtraction
-from mintformers.tokenization.sentencepiece import ErnieMTokenizer, ErnieMTokenizerFast
+from mintformers.tokenization import ErnieMTokenizer, ErnieMTokenizerFast
 from tokenization.test_ernie_m_tokenizer import write_ernie_m_files
 
 HIDDEN = 8

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from mintformers import pipeline
-from mintformers.cli import EXIT_ERROR, EXIT_OK, main
+from mintformers.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, main
 from mintformers.embeddings import SentenceEncoder
 from mintformers.generation import TextIteratorStreamer
 from mintformers.server import MAX_BODY_BYTES, Service, make_server
@@ -205,7 +205,7 @@ def test_serve_command(capsys, monkeypatch, models):
     assert main(["serve", "classify", "--model", str(models["cls"]), "--port", "0"]) == EXIT_OK
     assert "POST /predict" in capsys.readouterr().err
 
-    assert main(["serve", "classify"]) == EXIT_ERROR
+    assert main(["serve", "classify"]) == EXIT_USAGE
     assert "`classify` needs --model" in capsys.readouterr().err
     assert main(["serve", "classify", "--model", str(models["base"])]) == EXIT_ERROR  # no trained head
     assert "has no trained" in capsys.readouterr().err

@@ -11,13 +11,14 @@ from typing import Any
 __version__ = "0.1.0"
 
 _FAMILIES = {
+    "mintformers.models.configs": ["BertConfig", "MobileBertConfig"],
     "mintformers.models.bert": [
-        "BertConfig", "BertModel", "BertPreTrainedModel", "BertForPreTraining", "BertForPreTrainingOutput",
+        "BertModel", "BertPreTrainedModel", "BertForPreTraining", "BertForPreTrainingOutput",
         "BertLMHeadModel", "BertForMaskedLM", "BertForNextSentencePrediction", "BertForSequenceClassification",
         "BertForMultipleChoice", "BertForTokenClassification", "BertForQuestionAnswering",
     ],
     "mintformers.models.mobilebert": [
-        "MobileBertConfig", "MobileBertModel", "MobileBertPreTrainedModel", "MobileBertForPreTraining",
+        "MobileBertModel", "MobileBertPreTrainedModel", "MobileBertForPreTraining",
         "MobileBertForPreTrainingOutput", "MobileBertForMaskedLM", "MobileBertForNextSentencePrediction",
         "MobileBertForSequenceClassification", "MobileBertForMultipleChoice", "MobileBertForTokenClassification",
         "MobileBertForQuestionAnswering",
@@ -59,7 +60,7 @@ _FAMILIES = {
         "EosTokenCriteria", "StopStringCriteria",
     ],
     "mintformers.pipelines": ["pipeline", "Pipeline"],
-    "mintformers.embeddings": ["SentenceEncoder", "SentenceTransformer"],
+    "mintformers.embeddings": ["SentenceEncoder", "SentenceTransformer", "CrossEncoder"],
 }
 _WHERE = {name: module for module, names in _FAMILIES.items() for name in names}
 __all__ = sorted(_WHERE) + ["__version__"]

@@ -23,7 +23,8 @@ import typing
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .hub import CheckpointError, hub_kwargs, resolve_file
+from .hub import hub_kwargs, resolve_file
+from .storage import atomic_write_text, read_json
 
 __all__ = ["PretrainedConfig", "ConfigError", "CONFIG_NAME"]
 
@@ -220,8 +221,6 @@ class PretrainedConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
     def to_json_file(self, path: str | os.PathLike) -> None:
-        from .loading import atomic_write_text
-
         atomic_write_text(Path(path), self.to_json_string())
 
     @classmethod
@@ -260,11 +259,7 @@ class PretrainedConfig:
         return config
 
     def save_pretrained(self, save_directory: str | os.PathLike) -> None:
-        save_directory = Path(save_directory)
-        if save_directory.is_file():
-            raise CheckpointError(f"{str(save_directory)!r} is a file; save_pretrained needs a directory.")
-        save_directory.mkdir(parents=True, exist_ok=True)
-        self.to_json_file(save_directory / CONFIG_NAME)
+        self.to_json_file(Path(save_directory) / CONFIG_NAME)  # atomic; "is a file" errors come from storage
 
     # ---- misc -------------------------------------------------------------------------------------------------
     def copy(self):
@@ -281,17 +276,6 @@ class PretrainedConfig:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__} {self.to_json_string()}"
-
-
-def read_json(path: str | os.PathLike) -> dict[str, Any]:
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except json.JSONDecodeError as e:
-        raise CheckpointError(f"{str(path)!r} is not valid JSON ({e}); the file is corrupt or truncated.") from e
-    if not isinstance(data, dict):
-        raise CheckpointError(f"{str(path)!r} must hold a JSON object, found {type(data).__name__}.")
-    return data
 
 
 def _jsonable(value: Any) -> Any:

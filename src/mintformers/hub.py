@@ -10,6 +10,8 @@ import os
 import time
 from pathlib import Path
 
+from .storage import CheckpointError, recover
+
 __all__ = ["CheckpointError", "resolve_file", "is_local", "hub_kwargs"]
 
 HUB_KWARGS = ("revision", "cache_dir", "token", "local_files_only", "force_download", "subfolder")
@@ -17,10 +19,6 @@ HUB_KWARGS = ("revision", "cache_dir", "token", "local_files_only", "force_downl
 # instead of each waiting out its own timeouts and retries (loading a model asks for up to a dozen files).
 UNREACHABLE_FOR_S = 60.0
 _unreachable_since: float | None = None
-
-
-class CheckpointError(OSError):
-    """A checkpoint (directory, repo or file) is missing, unreadable or inconsistent."""
 
 
 def hub_kwargs(kwargs: dict) -> dict:
@@ -56,8 +54,11 @@ def resolve_file(
     name = os.fspath(name_or_path)
     local = Path(name).expanduser()
     if subfolder:
+        if local.is_dir():
+            recover(local)  # a save of the whole folder may hold the subfolder's files
         local = local / subfolder
     if local.is_dir():
+        recover(local)  # a save that a crash interrupted after its commit is finished first (storage.py)
         path = local / filename
         if path.is_file():
             return path

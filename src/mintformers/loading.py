@@ -1,23 +1,21 @@
 """Checkpoint weights on disk: discovery, reading (safetensors, sharded, `.bin` without unpickling code) and writing.
 
-Writing is atomic: every file goes to a temporary name in the target directory and is renamed into place only when
-complete, so a crash leaves the previous checkpoint intact, never a half-written one.
+Writing goes through `storage.save_folder`: the weight files (and whatever else the caller saves in the same
+`save_folder` block) replace the old checkpoint's as a whole, so a crash leaves the old checkpoint or the new one.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import pickle
 import re
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 
 from .hub import CheckpointError, resolve_file
+from .storage import atomic_path, atomic_write_text, read_json, save_folder, save_step
 
 __all__ = [
     "SAFE_WEIGHTS_NAME",
@@ -46,8 +44,6 @@ def find_weight_files(name_or_path: str | os.PathLike, **hub) -> list[Path]:
             return [path]
         index_path = resolve_file(name_or_path, index, required=False, **hub)
         if index_path is not None:
-            from .config import read_json
-
             weight_map = read_json(index_path).get("weight_map")
             if not isinstance(weight_map, dict) or not weight_map:
                 raise CheckpointError(f"{str(index_path)!r} has no 'weight_map'; the index file is corrupt.")
@@ -105,27 +101,6 @@ def _read_bin(path: Path) -> dict[str, torch.Tensor]:
 # ---- writing ----------------------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path next to `path`; on success rename it over `path`, on failure remove it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, path)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
 def parse_size(size: int | str) -> int:
     """'5GB' / '500MB' / '10KiB' / an int → bytes."""
     if isinstance(size, int):
@@ -146,13 +121,10 @@ def save_state_dict(
     safe_serialization: bool = True,
     metadata: dict[str, str] | None = None,
 ) -> list[Path]:
-    """Write `state_dict` into `directory` (sharded with an index when larger than max_shard_size), atomically.
-
-    All new files are completed under temporary names before any is renamed into place; weight files of an
-    earlier save that the new one does not overwrite are removed afterwards, so the directory never mixes two.
+    """Write `state_dict` into `directory` (sharded with an index when larger than max_shard_size), atomically
+    (`storage.save_folder`): the previous save's weight files that this one does not overwrite are removed in the
+    same commit, so the directory never mixes two. Returns the paths written.
     """
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     limit = parse_size(max_shard_size)
     # contiguous, owning copies: safetensors refuses views and shared storage
     state = {k: v.detach().contiguous() for k, v in state_dict.items()}
@@ -170,36 +142,24 @@ def save_state_dict(
     stem, ext = single.rsplit(".", 1)
     names = [single] if len(shards) == 1 else [f"{stem}-{i + 1:05d}-of-{len(shards):05d}.{ext}" for i in range(len(shards))]
 
-    staged: list[tuple[Path, Path]] = []
-    try:
+    with save_folder(directory) as save:
         for name, shard in zip(names, shards):
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
-            os.close(fd)
-            staged.append((Path(tmp), directory / name))
             if safe_serialization:
                 from safetensors.torch import save_file
 
-                save_file({k: _own(v) for k, v in shard.items()}, tmp, metadata={"format": "pt", **(metadata or {})})
+                save_file({k: _own(v) for k, v in shard.items()}, save.path / name, metadata={"format": "pt", **(metadata or {})})
             else:
-                torch.save(shard, tmp)
+                torch.save(shard, save.path / name)
+            save_step(f"wrote {name}")
         if len(shards) > 1:
             total = sum(v.numel() * v.element_size() for v in state.values())
             index = {"metadata": {"total_size": total}, "weight_map": {k: n for n, s in zip(names, shards) for k in s}}
-            fd, tmp = tempfile.mkstemp(prefix=f".{index_name}.", suffix=".tmp", dir=directory)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(index, f, indent=2, sort_keys=True)
-            staged.append((Path(tmp), directory / index_name))
-    except BaseException:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
-        raise
-    for tmp, final in staged:
-        os.replace(tmp, final)
-    written = {final.name for _, final in staged}
-    for old in directory.iterdir():
-        if old.name not in written and _is_weight_file(old.name):
-            old.unlink()
-    return [final for _, final in staged]
+            atomic_write_text(save.path / index_name, json.dumps(index, indent=2, sort_keys=True))
+            names.append(index_name)
+        for old in save.target.iterdir() if save.target.is_dir() else ():  # the previous save's weight files go
+            if old.name not in names and _is_weight_file(old.name):
+                save.remove(old.name)
+    return [save.target / name for name in names]
 
 
 def _own(t: torch.Tensor) -> torch.Tensor:

@@ -23,6 +23,7 @@ from torch import nn
 from .config import ConfigError, PretrainedConfig
 from .hub import CheckpointError, hub_kwargs, resolve_file
 from .loading import find_weight_files, load_state_dict, save_state_dict
+from .storage import save_folder
 from .validation import check_id_range, check_input_shapes, check_table_range
 
 __all__ = ["PreTrainedModel", "check_inputs", "check_table_ids", "resolve_dtype", "auto_dtype", "LoadingInfo"]
@@ -473,7 +474,8 @@ class PreTrainedModel(nn.Module):
         state_dict: dict[str, torch.Tensor] | None = None,
         dtype: Any = None,
     ) -> None:
-        """Write config.json and the weights (tied weights once, sharded above max_shard_size), atomically."""
+        """Write config.json and the weights (tied weights once, sharded above max_shard_size), atomically as a
+        whole: a crash leaves the folder's old checkpoint or the new one (`storage.save_folder`)."""
         save_directory = Path(save_directory)
         if save_directory.is_file():
             raise CheckpointError(f"{str(save_directory)!r} is a file; save_pretrained needs a directory.")
@@ -497,11 +499,12 @@ class PreTrainedModel(nn.Module):
         floats = [v.dtype for v in state.values() if v.is_floating_point()]
         if floats:
             config.dtype = str(floats[0]).replace("torch.", "")
-        save_state_dict(state, save_directory, max_shard_size=max_shard_size, safe_serialization=safe_serialization,
-                        metadata=metadata)
-        config.save_pretrained(save_directory)
-        if hasattr(self, "save_generation_config"):
-            self.save_generation_config(save_directory)
+        with save_folder(save_directory) as save:  # config, weights and generation config replace the old as one
+            save_state_dict(state, save.path, max_shard_size=max_shard_size, safe_serialization=safe_serialization,
+                            metadata=metadata)
+            config.save_pretrained(save.path)
+            if hasattr(self, "save_generation_config"):
+                self.save_generation_config(save.path)
 
     @classmethod
     def from_config(cls, config: PretrainedConfig, **kwargs: Any):

@@ -15,7 +15,7 @@ import torch
 transformers = pytest.importorskip("transformers")
 from transformers import ErnieMTokenizer as RefErnieMTokenizer  # noqa: E402
 
-from mintformers.tokenization.sentencepiece import ErnieMTokenizer, ErnieMTokenizerFast  # noqa: E402
+from mintformers.tokenization import ErnieMTokenizer, ErnieMTokenizerFast  # noqa: E402
 from tokenization.test_ernie_m_tokenizer import corpus, sentences, write_ernie_m_files  # noqa: E402
 
 

@@ -22,13 +22,9 @@ import torch
 from tokenizers import Tokenizer
 
 from mintformers.tokenization import AutoTokenizer
-from mintformers.tokenization.sentencepiece import (
-    ErnieMTokenizer,
-    ErnieMTokenizerFast,
-    _read_sentencepiece_proto,
-    _SentencePieceNormalizer,
-    ernie_m_split,
-)
+from mintformers.tokenization.ernie_m import ErnieMTokenizer, ernie_m_split
+from mintformers.tokenization.ernie_m_fast import ErnieMTokenizerFast
+from mintformers.tokenization.sentencepiece import SentencePieceNormalizer, read_sentencepiece_model
 
 # ---------------------------------------------------------------------------------------------- the corpus
 
@@ -405,8 +401,8 @@ def test_offsets_with_added_tokens(ernie_dir):
 def test_normalizer_matches_sentencepiece(ernie_dir, texts):
     # The fast tokenizer's port of sentencepiece's normalization: same text, same alignment.
     sp = spm.SentencePieceProcessor(model_file=str(ernie_dir / "sentencepiece.bpe.model"))
-    spec = _read_sentencepiece_proto(sp.serialized_model_proto())
-    normalizer = _SentencePieceNormalizer(spec.precompiled_charsmap, True, True)
+    spec = read_sentencepiece_model(sp.serialized_model_proto())
+    normalizer = SentencePieceNormalizer(spec.precompiled_charsmap, True, True)
     for text in texts + fuzz_texts(500, seed=11):
         expected_text, expected_positions = sp.Normalize(text, with_offsets=True)
         assert normalizer.normalize(text) == (expected_text, list(expected_positions)), text
@@ -603,7 +599,7 @@ def test_tokenizer_json_elsewhere_differs_only_where_documented(pair_of_tokenize
     slow, fast = pair_of_tokenizers
     fast.save_pretrained(tmp_path)
     plain = Tokenizer.from_file(str(tmp_path / "tokenizer.json"))
-    spec = _read_sentencepiece_proto(slow.sp_model.serialized_model_proto())
+    spec = read_sentencepiece_model(slow.sp_model.serialized_model_proto())
     same = 0
     for text in texts:
         if plain.encode(text).ids == slow(text)["input_ids"]:

@@ -114,7 +114,7 @@ class GenerationConfig:
 
     @classmethod
     def from_json_file(cls, path: str | os.PathLike) -> GenerationConfig:
-        from ..config import read_json
+        from ..storage import read_json
 
         return cls.from_dict(read_json(path))
 
@@ -272,11 +272,9 @@ class GenerationConfig:
         return json.dumps(self.to_diff_dict() if use_diff else self.to_dict(), indent=2, sort_keys=True) + "\n"
 
     def save_pretrained(self, save_directory: str | os.PathLike) -> None:
-        from ..loading import atomic_write_text
+        from ..storage import atomic_write_text
 
-        directory = Path(save_directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(directory / GENERATION_CONFIG_NAME, self.to_json_string())
+        atomic_write_text(Path(save_directory) / GENERATION_CONFIG_NAME, self.to_json_string())
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, GenerationConfig) and self.to_dict() == other.to_dict()

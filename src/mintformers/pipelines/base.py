@@ -180,9 +180,13 @@ class Pipeline:
     torch_dtype = dtype
 
     def save_pretrained(self, save_directory: str | Path) -> None:
-        """Write the model and tokenizer to one directory, loadable again with `pipeline(task, model=dir)`."""
-        self.model.save_pretrained(save_directory)
-        self.tokenizer.save_pretrained(str(save_directory))
+        """Write the model and tokenizer to one directory, loadable again with `pipeline(task, model=dir)`; the two
+        replace the folder's old files as one atomic save (`storage.save_folder`)."""
+        from ..storage import save_folder
+
+        with save_folder(save_directory) as save:
+            self.model.save_pretrained(save.path)
+            self.tokenizer.save_pretrained(str(save.path))
 
     def __repr__(self) -> str:
         name = getattr(self.model, "name_or_path", "") or type(self.model).__name__

@@ -1,11 +1,14 @@
-"""Tokenizers: the shared API (`base`), pure-Python (`slow`) and `tokenizers`-backed (`fast`) bases, the WordPiece
-families (BERT, MobileBERT, MPNet) and `AutoTokenizer`."""
+"""Tokenizers. By mechanism: the shared API (`base`, with `batch_encoding`, `options`, `special_tokens`, `files`),
+the pure-Python (`slow`) and `tokenizers`-backed (`fast`) bases, WordPiece (`wordpiece`: BERT, MobileBERT, MPNet) and
+sentencepiece (`sentencepiece`: model files, normalization, conversion). By family: ErnieM (`ernie_m`,
+`ernie_m_fast`); MPT uses the generic fast class. `AutoTokenizer` picks the class (`auto`)."""
 
 from .auto import TOKENIZER_CLASSES, AutoTokenizer
 from .base import (
     AddedToken,
     BatchEncoding,
     CharSpan,
+    LoneSurrogateError,
     PaddingStrategy,
     PreTrainedTokenizerBase,
     TensorType,
@@ -13,8 +16,9 @@ from .base import (
     TokenSpan,
     TruncationStrategy,
 )
+from .ernie_m import ErnieMTokenizer
+from .ernie_m_fast import ErnieMTokenizerFast
 from .fast import PreTrainedTokenizerFast
-from .sentencepiece import ErnieMTokenizer, ErnieMTokenizerFast
 from .slow import PreTrainedTokenizer
 from .wordpiece import (
     BasicTokenizer,
@@ -37,6 +41,7 @@ __all__ = [
     "CharSpan",
     "ErnieMTokenizer",
     "ErnieMTokenizerFast",
+    "LoneSurrogateError",
     "MPNetTokenizer",
     "MPNetTokenizerFast",
     "MobileBertTokenizer",

@@ -7,12 +7,12 @@ Classes are imported by name on first use, so a family's module loads only when 
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import os
 from typing import Any
 
 from mintformers.hub import HUB_KWARGS, CheckpointError, resolve_file
+from mintformers.storage import read_json
 
 __all__ = ["AutoTokenizer", "TOKENIZER_CLASSES", "GENERIC_FAST_DEFAULTS"]
 
@@ -40,7 +40,7 @@ GENERIC_FAST_DEFAULTS: dict[str, dict[str, Any]] = {
 # The reference tokenizer class of model types served by the generic class (MPT checkpoints use GPT-NeoX's).
 _REFERENCE_CLASS_OF_MODEL_TYPE = {"mpt": "GPTNeoXTokenizer"}
 
-_MODULES = ("mintformers.tokenization", "mintformers.tokenization.sentencepiece")
+_MODULES = ("mintformers.tokenization",)
 _GENERIC = "PreTrainedTokenizerFast"
 
 
@@ -70,10 +70,7 @@ def _pick(slow: str | None, fast: str | None, use_fast: bool) -> type:
 
 
 def _read_json(path) -> dict:
-    if path is None:
-        return {}
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    return {} if path is None else read_json(path)
 
 
 class AutoTokenizer:
