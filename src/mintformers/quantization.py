@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import nn
 
 from .hub import CheckpointError
@@ -100,6 +101,12 @@ def quantize_model(model: nn.Module, quantize: str = "int8") -> nn.Module:
     names = _targets(model, scheme)
     if not names:
         raise ValueError(f"{type(model).__name__} has no linear layers to quantize.")
+    with torch.inference_mode(False):  # plain tensors, even when called inside inference_mode
+        _quantize_modules(model, names, scheme)
+    return model
+
+
+def _quantize_modules(model: nn.Module, names: list[str], scheme: str) -> None:
     tied = _tied_input_embedding(model, names)
     for name in names:
         layer = model.get_submodule(name)
@@ -110,14 +117,13 @@ def quantize_model(model: nn.Module, quantize: str = "int8") -> nn.Module:
         modules.append(tied)
         model.tie_weights()  # the output projection shares the int8 table and its scales
     bits = sorted({model.get_submodule(n).weight_bits for n in names})
-    model.config.quantization_config = {
+    model.config.update({"quantization_config": {
         "quant_method": QUANT_METHOD,
         "format_version": FORMAT_VERSION,
         "scheme": scheme,
         "weight_bits": bits[0] if len(bits) == 1 else bits,
         "modules": sorted(modules),
-    }
-    return model
+    }})
 
 
 def prepare_quantized(model: nn.Module, qconfig: dict, source: str) -> None:

@@ -20,6 +20,7 @@ from .common import (
     clip,
     display_name,
     dtype,
+    quantize,
     emit_json,
     positive_int,
     texts,
@@ -114,7 +115,7 @@ def _pipeline(args: argparse.Namespace, command: str | None = None, **options: A
 
     if getattr(args, "batch_size", None):
         options.setdefault("batch_size", args.batch_size)
-    return pipeline(task, model=args.model, device=args.device, torch_dtype=dtype(args), **options)
+    return pipeline(task, model=args.model, device=args.device, torch_dtype=dtype(args), quantize=quantize(args), **options)
 
 
 def _as_list(result: Any, n: int) -> list[Any]:

@@ -42,6 +42,11 @@ def quantize_weight(weight: torch.Tensor, bits: int = 8) -> tuple[torch.Tensor, 
     return q, scale
 
 
+def _version(t: torch.Tensor) -> int:
+    """A tensor's in-place write counter (inference tensors have none: they cannot be written outside inference)."""
+    return -1 if t.is_inference() else t._version
+
+
 def _onednn_int8() -> bool:
     return torch.backends.mkldnn.is_available() and hasattr(torch.ops, "onednn") and hasattr(torch.ops.onednn, "qlinear_pointwise")
 
@@ -94,7 +99,7 @@ class Int8Linear(nn.Module):
 
     def _cached(self, name: str, build):
         """Derived tensors (oneDNN's packed weight, column sums), rebuilt when the int8 weight changes."""
-        key = (self.weight.data_ptr(), self.weight._version, self.weight_scale._version, self.weight.device)
+        key = (self.weight.data_ptr(), _version(self.weight), _version(self.weight_scale), self.weight.device)
         cache = self.__dict__.setdefault("_mf_derived", {})
         if cache.get(name, (None,))[0] != key:
             cache[name] = (key, build())
@@ -125,7 +130,7 @@ class Int8Linear(nn.Module):
         """Several "int8-dynamic" layers on the same input (attention's query/key/value): x is quantized once
         and multiplied by their stacked weights in one product; the outputs are split again."""
         first = layers[0]
-        key = tuple((id(m), m.weight._version, m.weight_scale._version) for m in layers)
+        key = tuple((id(m), m.weight.data_ptr(), _version(m.weight), _version(m.weight_scale)) for m in layers)
         cache = first.__dict__.setdefault("_mf_fused", {})
         if cache.get("key") != key:
             cache.update(key=key, weights=_DynamicWeights(layers))
