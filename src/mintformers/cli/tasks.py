@@ -20,9 +20,9 @@ from .common import (
     clip,
     display_name,
     dtype,
-    quantize,
     emit_json,
     positive_int,
+    quantize,
     texts,
 )
 
