@@ -95,7 +95,7 @@ class Int8Linear(nn.Module):
                 f"scheme={self.scheme!r}, weight_bits={self.weight_bits}")
 
     def dequantized_weight(self, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        return self.weight.to(dtype) * self.weight_scale.to(dtype)[:, None]
+        return self.weight.to(dtype).mul_(self.weight_scale.to(dtype)[:, None])  # one temporary, scaled in place
 
     def _cached(self, name: str, build):
         """Derived tensors (oneDNN's packed weight, column sums), rebuilt when the int8 weight changes."""
