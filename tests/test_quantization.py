@@ -57,27 +57,20 @@ def token_cosines(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> torch
 # ---- every encoder family -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("tier, cosine", [("int8", 0.99), ("bfloat16", 0.999)])
 @pytest.mark.parametrize("name", sorted(TINY))
-def test_int8_outputs_within_cosine_of_float32(name):
+def test_tier_outputs_within_cosine_of_float32(name, tier, cosine):
+    """Every token's hidden state of every encoder family, int8 or bf16, within the stated cosine of float32."""
     model = tiny(name)
     ids, mask = batch()
     with torch.inference_mode():
         want = model(input_ids=ids, attention_mask=mask).last_hidden_state
-        quantize_model(model, "int8")
-        got = model(input_ids=ids, attention_mask=mask).last_hidden_state
-    assert model.config.quantization_config["scheme"] == "int8-dynamic"
-    assert all(type(m) is not torch.nn.Linear for m in model.modules())  # the whole base model runs in int8
-    assert token_cosines(got, want, mask).min() >= 0.99
-
-
-@pytest.mark.parametrize("name", sorted(TINY))
-def test_bfloat16_outputs_within_cosine_of_float32(name):
-    model = tiny(name)
-    ids, mask = batch()
-    with torch.inference_mode():
-        want = model(input_ids=ids, attention_mask=mask).last_hidden_state
-        got = model.to(torch.bfloat16)(input_ids=ids, attention_mask=mask).last_hidden_state.float()
-    assert token_cosines(got, want, mask).min() >= 0.999
+        model = quantize_model(model, "int8") if tier == "int8" else model.to(torch.bfloat16)
+        got = model(input_ids=ids, attention_mask=mask).last_hidden_state.float()
+    if tier == "int8":
+        assert model.config.quantization_config["scheme"] == "int8-dynamic"
+        assert all(type(m) is not torch.nn.Linear for m in model.modules())  # the whole base model runs in int8
+    assert token_cosines(got, want, mask).min() >= cosine
 
 
 def test_real_minilm_int8_cosine_and_retrieval(minilm_dir):
