@@ -37,7 +37,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from peers import Unavailable, ctranslate2_forward, onnx_export, onnx_int8, onnxruntime_forward
 
 ROOT = Path(__file__).resolve().parents[1]

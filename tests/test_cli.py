@@ -306,8 +306,9 @@ def test_every_option_has_help_and_only_where_it_means_something():
     for name in ("info", "convert"):
         assert not options[name] & {"--device", "--batch-size", "--model"}, name
     assert "--dtype" in options["convert"] and "--dtype" not in options["info"]
-    for name in ("demo", "similarity", "search", "embed", "fill-mask", "classify", "ner", "extract", "serve"):
+    for name in ("demo", "similarity", "search", "embed", "fill-mask", "classify", "ner", "extract"):
         assert {"--model", "--device", "--dtype", "--batch-size"} <= options[name], name
+    assert {"--model", "--device", "--dtype", "--max-batch-requests"} <= options["serve"]  # the server batches
     assert "--json" not in options["serve"]  # it prints no results
 
 
@@ -420,6 +421,7 @@ HUB_STAND_INS = {
     "mosaicml/mpt-7b": "gen",
     "path/to/uie-m": "ie",
     "google/mobilebert-uncased": "cls",
+    "cross-encoder/ms-marco-MiniLM-L6-v2": "cls",
 }
 
 
@@ -429,15 +431,11 @@ def test_readme_has_every_command():
         assert f"mintformers {command}" in text, f"README has no example of `mintformers {command}`"
 
 
-def _interrupt(server) -> None:
-    raise KeyboardInterrupt
-
-
 @pytest.mark.parametrize("command, expected, illustrative", example_commands())
 def test_readme_console_examples(capsys, monkeypatch, models, readme_workdir, minilm_dir, command, expected, illustrative):
     monkeypatch.chdir(readme_workdir)
-    # `serve` binds a free port and stops at once, as if Ctrl-C came (tests/test_server.py runs real servers)
-    monkeypatch.setattr("mintformers.server.ThreadingHTTPServer.serve_forever", _interrupt)
+    # `serve` binds a free port and stops at once, as if Ctrl-C came (tests/server/ runs real servers)
+    monkeypatch.setattr("mintformers.server.run.Server.run", lambda server, sockets=None: None)
     argv = shlex.split(command)[1:]
     for i, arg in enumerate(argv):
         if arg in HUB_STAND_INS:
@@ -478,3 +476,6 @@ def test_readme_python_examples(monkeypatch, models, readme_workdir, minilm_dir,
     code, out, err = run(capsys, "classify", "--model", readme_workdir / "my-classifier", "--json", *texts)
     assert code == EXIT_OK, err
     assert [r["labels"][0]["label"] for r in json.loads(out)] == ["LABEL_1", "LABEL_0"]
+    # the JAX / Flax section: the MiniLM similarity, and a jitted optax step whose loss goes down
+    assert float(namespace["embeddings"][0] @ namespace["embeddings"][1]) == pytest.approx(0.7553, abs=1e-4)
+    assert namespace["losses"][-1] < namespace["losses"][0]

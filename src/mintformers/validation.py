@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["check_input_shapes", "check_id_range", "check_table_range"]
+__all__ = ["check_input_shapes", "check_id_range", "check_table_range", "check_head_mask_shape"]
 
 
 def check_input_shapes(
@@ -81,3 +81,10 @@ def check_table_range(top: int, rows: int, name: str, field: str, what: str) -> 
     """Ids up to `top` index a table of `rows` rows (config.`field` `what`), e.g. token_type_ids into type_vocab_size."""
     if top >= rows:
         raise ValueError(f"{name} contain {top} but the model has only {field}={rows} {what}.")
+
+
+def check_head_mask_shape(shape: Sequence[int], num_layers: int) -> None:
+    """A head mask is (num_heads,) for every layer or (num_layers, num_heads)."""
+    shape = tuple(shape)
+    if not (len(shape) == 1 or (len(shape) == 2 and shape[0] == num_layers)):
+        raise ValueError(f"head_mask must have shape (num_heads,) or (num_layers={num_layers}, num_heads), got {shape}.")

@@ -89,14 +89,15 @@ class CrossEncoder(nn.Module):
         model_kwargs = dict(model_kwargs or {})
         dtype = model_kwargs.pop("torch_dtype", model_kwargs.pop("dtype", None))
         attn_implementation = model_kwargs.pop("attn_implementation", None)
+        quantize = model_kwargs.pop("quantize", None)  # mintformers.quantization, e.g. "int8"
         if model_kwargs:
-            raise TypeError(f"model_kwargs {sorted(model_kwargs)} are not supported (supported: torch_dtype / dtype, attn_implementation).")
+            raise TypeError(f"model_kwargs {sorted(model_kwargs)} are not supported (supported: torch_dtype / dtype, attn_implementation, quantize).")
         hub.update({k: v for k, v in {"revision": revision, "token": token, "cache_dir": cache_folder}.items() if v is not None})
         if local_files_only:
             hub["local_files_only"] = True
 
         name = hub_name(os.fspath(model_name_or_path), "cross-encoder")
-        parts = _load_parts(name, num_labels, dtype, attn_implementation, hub)
+        parts = _load_parts(name, num_labels, dtype, attn_implementation, hub, quantize)
         self.model = parts["model"]
         self.tokenizer = parts["tokenizer"]
         self.max_length = max_length if max_length is not None else parts["max_length"]
@@ -370,7 +371,8 @@ def _saved_activation(paths: list[str]) -> nn.Module | None:
     return None
 
 
-def _load_parts(name: str, num_labels: int | None, dtype: Any, attn_implementation: str | None, hub: dict) -> dict[str, Any]:
+def _load_parts(name: str, num_labels: int | None, dtype: Any, attn_implementation: str | None, hub: dict,
+                quantize: str | None = None) -> dict[str, Any]:
     """The classifier, tokenizer, length limit, prompts and saved activation paths of a plain checkpoint or of a
     folder sentence-transformers 5 saved (modules.json with one Transformer at the root)."""
     from ..auto import AutoModelForSequenceClassification
@@ -385,7 +387,7 @@ def _load_parts(name: str, num_labels: int | None, dtype: Any, attn_implementati
                 f"{name!r} is a cross-encoder made of {kinds}; mintformers loads cross-encoders that are one "
                 "sequence-classification checkpoint (a single Transformer module)."
             )
-    model_kwargs: dict[str, Any] = {"dtype": dtype}
+    model_kwargs: dict[str, Any] = {"dtype": dtype, "quantize": quantize}
     if num_labels is not None:
         model_kwargs["num_labels"] = num_labels
     if attn_implementation is not None:
