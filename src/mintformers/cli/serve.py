@@ -27,6 +27,7 @@ from .common import (
     load_encoder,
     model_name,
     positive_int,
+    quantize,
 )
 from .tasks import TASKS, _pipeline, check_head
 
@@ -124,7 +125,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             if args.task == "rerank":
                 from ..embeddings import CrossEncoder
 
-                return CrossEncoder(args.model, device=args.device, model_kwargs={"torch_dtype": dtype(args)})
+                return CrossEncoder(args.model, device=args.device,
+                                    model_kwargs={"torch_dtype": dtype(args), "quantize": quantize(args)})
             return _pipeline(args, args.task)
 
     limits = Limits(**{name: getattr(args, name) for name in LIMIT_OPTIONS}, max_input_length=args.max_input_length,

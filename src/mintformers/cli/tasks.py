@@ -22,6 +22,7 @@ from .common import (
     dtype,
     emit_json,
     positive_int,
+    quantize,
     texts,
 )
 
@@ -114,7 +115,7 @@ def _pipeline(args: argparse.Namespace, command: str | None = None, **options: A
 
     if getattr(args, "batch_size", None):
         options.setdefault("batch_size", args.batch_size)
-    return pipeline(task, model=args.model, device=args.device, torch_dtype=dtype(args), **options)
+    return pipeline(task, model=args.model, device=args.device, torch_dtype=dtype(args), quantize=quantize(args), **options)
 
 
 def _as_list(result: Any, n: int) -> list[Any]:

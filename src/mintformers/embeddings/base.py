@@ -33,8 +33,9 @@ def loading_options(
     token: bool | str | None = None,
     cache_folder: str | None = None,
     local_files_only: bool = False,
-) -> tuple[Any, str | None]:
-    """sentence-transformers' constructor options → (dtype, attn_implementation); hub arguments go into `hub`."""
+) -> tuple[Any, str | None, str | None]:
+    """sentence-transformers' constructor options → (dtype, attn_implementation, quantize); hub arguments go into
+    `hub`. `model_kwargs={"quantize": "int8"}` is mintformers' own (mintformers.quantization)."""
     if backend != "torch":
         raise ValueError(f"backend={backend!r}: mintformers runs PyTorch models only (backend='torch').")
     if trust_remote_code:
@@ -42,13 +43,16 @@ def loading_options(
     model_kwargs = dict(model_kwargs or {})
     dtype = model_kwargs.pop("torch_dtype", model_kwargs.pop("dtype", dtype))
     attn_implementation = model_kwargs.pop("attn_implementation", None)
+    quantize = model_kwargs.pop("quantize", None)
     if model_kwargs:
-        raise TypeError(f"model_kwargs {sorted(model_kwargs)} are not supported (supported: torch_dtype / dtype, attn_implementation).")
+        raise TypeError(
+            f"model_kwargs {sorted(model_kwargs)} are not supported (supported: torch_dtype / dtype, attn_implementation, quantize)."
+        )
     cache_folder = cache_folder or os.environ.get("SENTENCE_TRANSFORMERS_HOME")
     hub.update({k: v for k, v in {"revision": revision, "token": token, "cache_dir": cache_folder}.items() if v is not None})
     if local_files_only:
         hub["local_files_only"] = True
-    return dtype, attn_implementation
+    return dtype, attn_implementation, quantize
 
 
 class PromptsAndPools:

@@ -78,13 +78,13 @@ class CrossEncoder(PromptsAndPools, nn.Module):
             raise TypeError(f"Unexpected arguments for CrossEncoder: {sorted(kwargs)}")
         if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int) or max_length <= 0):
             raise ValueError(f"max_length must be a positive integer or None, got {max_length!r}.")
-        dtype, attn_implementation = loading_options(
+        dtype, attn_implementation, quantize = loading_options(
             hub, model_kwargs=model_kwargs, trust_remote_code=trust_remote_code, backend=backend, revision=revision,
             token=token, cache_folder=cache_folder, local_files_only=local_files_only,
         )
 
         name = hub_name(os.fspath(model_name_or_path), "cross-encoder")
-        parts = _load_parts(name, num_labels, dtype, attn_implementation, hub)
+        parts = _load_parts(name, num_labels, dtype, attn_implementation, hub, quantize)
         self.model = parts["model"]
         self.tokenizer = parts["tokenizer"]
         self.max_length = max_length if max_length is not None else parts["max_length"]
@@ -340,7 +340,8 @@ def _saved_activation(paths: list[str]) -> nn.Module | None:
     return None
 
 
-def _load_parts(name: str, num_labels: int | None, dtype: Any, attn_implementation: str | None, hub: dict) -> dict[str, Any]:
+def _load_parts(name: str, num_labels: int | None, dtype: Any, attn_implementation: str | None, hub: dict,
+                quantize: str | None = None) -> dict[str, Any]:
     """The classifier, tokenizer, length limit, prompts and saved activation paths of a plain checkpoint or of a
     folder sentence-transformers 5 saved (modules.json with one Transformer at the root)."""
     from ..auto import AutoModelForSequenceClassification
@@ -355,7 +356,7 @@ def _load_parts(name: str, num_labels: int | None, dtype: Any, attn_implementati
                 f"{name!r} is a cross-encoder made of {kinds}; mintformers loads cross-encoders that are one "
                 "sequence-classification checkpoint (a single Transformer module)."
             )
-    model_kwargs: dict[str, Any] = {"dtype": dtype}
+    model_kwargs: dict[str, Any] = {"dtype": dtype, "quantize": quantize}
     if num_labels is not None:
         model_kwargs["num_labels"] = num_labels
     if attn_implementation is not None:

@@ -107,14 +107,16 @@ class SentenceEncoder(PromptsAndPools, nn.Module):
         attn_implementation: str | None = None,
         prompts: dict[str, str] | None = None,
         default_prompt_name: str | None = None,
+        quantize: str | None = None,
         **kwargs: Any,
     ) -> SentenceEncoder:
         """Load a sentence-transformers folder (modules.json) or a plain checkpoint (local directory or hub id).
 
         A plain checkpoint gets mean pooling (last-token for decoder-only families such as MPT) and no
         normalisation; `pooling=` and `normalize=` override either kind. `dtype` is e.g. "bfloat16" or a torch
-        dtype; `device` defaults to CUDA when available, else CPU. Hub arguments (revision, cache_dir, token,
-        local_files_only) are passed on.
+        dtype; `device` defaults to CUDA when available, else CPU. `quantize="int8"` runs the transformer's linear
+        layers in int8 (mintformers.quantization; min cosine to float32 ≥ 0.99). Hub arguments (revision,
+        cache_dir, token, local_files_only) are passed on.
         """
         hub = hub_kwargs(kwargs)
         if kwargs:
@@ -123,6 +125,7 @@ class SentenceEncoder(PromptsAndPools, nn.Module):
             os.fspath(model_name_or_path), dtype=dtype, pooling=pooling, normalize=normalize,
             max_seq_length=max_seq_length, truncate_dim=truncate_dim, similarity_fn_name=similarity_fn_name,
             attn_implementation=attn_implementation, prompts=prompts, default_prompt_name=default_prompt_name, hub=hub,
+            quantize=quantize,
         )
         encoder = cls.__new__(cls)  # a subclass's __init__ may take other arguments (SentenceTransformer: a path)
         SentenceEncoder.__init__(encoder, **arguments)
@@ -478,7 +481,7 @@ class SentenceTransformer(SentenceEncoder):
         hub = hub_kwargs(kwargs)
         if kwargs:
             raise TypeError(f"Unexpected arguments for SentenceTransformer: {sorted(kwargs)}")
-        dtype, attn_implementation = loading_options(
+        dtype, attn_implementation, quantize = loading_options(
             hub, model_kwargs=model_kwargs, dtype=dtype, trust_remote_code=trust_remote_code, backend=backend,
             revision=revision, token=use_auth_token if token is None else token, cache_folder=cache_folder,
             local_files_only=local_files_only,
@@ -495,6 +498,6 @@ class SentenceTransformer(SentenceEncoder):
             super().__init__(**encoder_arguments(
                 hub_name(os.fspath(model_name_or_path), "sentence-transformers"), dtype=dtype, truncate_dim=truncate_dim,
                 similarity_fn_name=similarity_fn_name, attn_implementation=attn_implementation, prompts=prompts,
-                default_prompt_name=default_prompt_name, hub=hub,
+                default_prompt_name=default_prompt_name, hub=hub, quantize=quantize,
             ))
         self.to(default_device() if device is None else torch.device(device))

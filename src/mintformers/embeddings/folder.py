@@ -66,10 +66,11 @@ def encoder_arguments(
     prompts: dict[str, str] | None = None,
     default_prompt_name: str | None = None,
     hub: dict | None = None,
+    quantize: str | None = None,
 ) -> dict[str, Any]:
     """SentenceEncoder's constructor arguments for a folder or hub id, with the caller's overrides applied (prompts
     given here replace the saved ones of the same name; the others stay)."""
-    parts = load_parts(name, dtype, attn_implementation, hub or {})
+    parts = load_parts(name, dtype, attn_implementation, hub or {}, quantize)
     modules = parts["modules"]
     if pooling is not None:
         modes = (pooling,) if isinstance(pooling, str) else tuple(pooling)
@@ -88,7 +89,7 @@ def encoder_arguments(
     return parts
 
 
-def load_parts(name: str, dtype: Any, attn_implementation: str | None, hub: dict) -> dict[str, Any]:
+def load_parts(name: str, dtype: Any, attn_implementation: str | None, hub: dict, quantize: str | None = None) -> dict[str, Any]:
     """Read a sentence-transformers folder (or plain checkpoint) into SentenceEncoder's constructor arguments."""
     from ..auto import AutoModel
     from ..tokenization import AutoTokenizer
@@ -103,7 +104,7 @@ def load_parts(name: str, dtype: Any, attn_implementation: str | None, hub: dict
         kind = str(spec.get("type", "")).rsplit(".", 1)[-1]
         where, where_hub = _subfolder(name, spec.get("path", ""), hub)
         if kind == "Transformer" and "model" not in parts:
-            model_kwargs: dict[str, Any] = {"dtype": dtype}
+            model_kwargs: dict[str, Any] = {"dtype": dtype, "quantize": quantize}
             if attn_implementation is not None:
                 model_kwargs["attn_implementation"] = attn_implementation
             parts["model"] = AutoModel.from_pretrained(where, **where_hub, **model_kwargs)

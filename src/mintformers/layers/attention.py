@@ -15,12 +15,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..validation import check_head_mask_shape
+from .quantized import Int8Linear
 
 __all__ = [
     "attend",
     "choose_impl",
     "split_heads",
     "merge_heads",
+    "project_heads",
     "padding_bias",
     "drop_full_mask",
     "mask_to_bias",
@@ -156,6 +158,14 @@ def kept_head_features(num_heads: int, head_size: int, pruned: set[int], heads: 
     return torch.arange(keep.numel(), device="cpu")[keep.view(-1)]
 
 
+def project_heads(x: torch.Tensor, projections: tuple[nn.Module, ...], num_heads: int) -> list[torch.Tensor]:
+    """Self-attention's query/key/value of x (B, T, in): one (B, heads, T, D) tensor per projection. int8 layers
+    (layers/quantized.py) quantize x once and multiply by the three weights in one product."""
+    if all(type(m) is Int8Linear and m.scheme == "int8-dynamic" for m in projections):
+        return [split_heads(t, num_heads) for t in Int8Linear.fused(list(projections), x)]
+    return [split_heads(proj(x), num_heads) for proj in projections]
+
+
 class SelfAttention(nn.Module):
     """`query`/`key`/`value` projections (the BERT-style checkpoint names) around `attend`.
 
@@ -209,12 +219,16 @@ class SelfAttention(nn.Module):
 
         `kv` passes already projected keys/values (B, H, Tk, D), e.g. from a cache.
         """
-        q = split_heads(self.query(query_states), self.num_attention_heads)
-        if kv is None:
-            key_states = query_states if key_states is None else key_states
-            value_states = key_states if value_states is None else value_states
-            kv = self.project_kv(key_states, value_states)
-        k, v = kv
+        h = self.num_attention_heads
+        if kv is None and key_states is None and value_states is None:
+            q, k, v = project_heads(query_states, (self.query, self.key, self.value), h)
+        else:
+            q = split_heads(self.query(query_states), h)
+            if kv is None:
+                key_states = query_states if key_states is None else key_states
+                value_states = key_states if value_states is None else value_states
+                kv = self.project_kv(key_states, value_states)
+            k, v = kv
         extra = self.position_bias(q, k)
         if extra is not None:
             bias = extra if bias is None else bias + extra

@@ -40,8 +40,8 @@ from ..layers.attention import (
     kept_head_features,
     merge_heads,
     padding_bias,
+    project_heads,
     prune_linear_layer,
-    split_heads,
 )
 from ..layers.blocks import Pooler, apply_chunked
 from ..layers.cache import DynamicCache, as_cache
@@ -161,9 +161,7 @@ class ErnieMSelfAttention(nn.Module):
     def forward(self, hidden_states, bias, head_mask, impl, prefix=None):
         """(B, T, H) → context (B, T, H), probs (B, heads, T, P+T) or None; `prefix` = (k, v) (B, heads, P, D)."""
         h = self.num_attention_heads
-        q = split_heads(self.q_proj(hidden_states), h)
-        k = split_heads(self.k_proj(hidden_states), h)
-        v = split_heads(self.v_proj(hidden_states), h)
+        q, k, v = project_heads(hidden_states, (self.q_proj, self.k_proj, self.v_proj), h)
         if prefix is not None:
             k, v = torch.cat([prefix[0], k], dim=2), torch.cat([prefix[1], v], dim=2)
         dropout = self.dropout_prob if self.training else 0.0

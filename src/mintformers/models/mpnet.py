@@ -40,8 +40,8 @@ from ..layers.attention import (
     head_mask_per_layer,
     merge_heads,
     padding_bias,
+    project_heads,
     prune_linear_layer,
-    split_heads,
 )
 from ..layers.blocks import Intermediate, Pooler, ResidualOutput, apply_chunked
 from ..layers.heads import MultipleChoiceModel, QuestionAnsweringModel, TaskModel, TokenClassificationModel
@@ -187,7 +187,7 @@ class MPNetSelfAttention(nn.Module):
     def forward(self, hidden_states: torch.Tensor, bias: torch.Tensor, head_mask: torch.Tensor | None, impl: str):
         """(B, T, H) → (B, T, H), and the probabilities (B, heads, T, T) when eager."""
         h = self.num_attention_heads
-        q, k, v = (split_heads(proj(hidden_states), h) for proj in (self.q, self.k, self.v))  # (B, heads, T, D)
+        q, k, v = project_heads(hidden_states, (self.q, self.k, self.v), h)  # (B, heads, T, D)
         if self.heads is not None:  # the shared bias has a row per original head
             bias = bias[:, self.heads]
         context, probs = attend(

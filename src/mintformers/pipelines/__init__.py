@@ -103,6 +103,7 @@ def pipeline(
     model_kwargs: dict[str, Any] | None = None,
     pipeline_class: type[Pipeline] | None = None,
     trust_remote_code: bool | None = None,
+    quantize: str | None = None,
     **kwargs: Any,
 ) -> Pipeline:
     """Build the pipeline for `task` (see `TASKS`; aliases "sentiment-analysis", "ner").
@@ -113,6 +114,7 @@ def pipeline(
     the first GPU when there is one (as in the reference) and a built model stays where it is. `dtype`
     (`torch_dtype`): e.g. "bfloat16"; default "auto" = the checkpoint's. `batch_size`: default for every call.
     `model_kwargs` go to `from_pretrained`; other keyword arguments are the task's options (defaults for each call).
+    `quantize="int8"` loads the model with int8 linear layers (mintformers.quantization).
     """
     if trust_remote_code:
         raise ValueError("mintformers never runs code from a checkpoint; trust_remote_code=True is not supported.")
@@ -124,6 +126,11 @@ def pipeline(
     hub = {k: v for k, v in {"revision": revision, "token": token}.items() if v is not None}
     model_kwargs = dict(model_kwargs or {})
     hub.update({k: model_kwargs.pop(k) for k in HUB_KWARGS if k in model_kwargs})
+    if quantize is not None:
+        if not isinstance(model, (str, os.PathLike)):
+            raise ValueError("quantize applies when pipeline() loads the model; quantize a built model with "
+                             "mintformers.quantization.quantize_model(model).")
+        model_kwargs["quantize"] = quantize
     if isinstance(model, Path):
         model = os.fspath(model)
     if isinstance(config, (str, os.PathLike)):
