@@ -24,7 +24,7 @@ from .config import ConfigError, PretrainedConfig
 from .hub import CheckpointError, hub_kwargs, resolve_file
 from .loading import find_weight_files, load_state_dict, save_state_dict
 from .storage import save_folder
-from .validation import check_id_range, check_input_shapes, check_table_range
+from .validation import check_id_range, check_input_shapes, check_mask_values, check_table_range
 
 __all__ = ["PreTrainedModel", "check_inputs", "check_table_ids", "resolve_dtype", "LoadingInfo"]
 
@@ -85,8 +85,12 @@ def check_inputs(
         max_positions=max_positions,
         past_length=past_length,
     )
-    if input_ids is not None and vocab_size is not None and input_ids.numel() and not torch.compiler.is_compiling():
+    if torch.compiler.is_compiling():  # no data-dependent checks while tracing
+        return batch, seq_len
+    if input_ids is not None and vocab_size is not None and input_ids.numel():
         check_id_range(int(input_ids.min()), int(input_ids.max()), vocab_size)
+    if attention_mask is not None and attention_mask.dtype != torch.bool:
+        check_mask_values(bool(((attention_mask != 0) & (attention_mask != 1)).any()))
     return batch, seq_len
 
 
