@@ -60,7 +60,7 @@ _FAMILIES = {
         "EosTokenCriteria", "StopStringCriteria",
     ],
     "mintformers.pipelines": ["pipeline", "Pipeline"],
-    "mintformers.embeddings": ["SentenceEncoder", "SentenceTransformer"],
+    "mintformers.embeddings": ["SentenceEncoder", "SentenceTransformer", "CrossEncoder"],
 }
 _WHERE = {name: module for module, names in _FAMILIES.items() for name in names}
 __all__ = sorted(_WHERE) + ["__version__"]

@@ -178,7 +178,7 @@ def test_unknown_strategy_strings_list_the_valid_ones(tok):
     with pytest.raises(ValueError, match="padding_side should be 'left' or 'right'"):
         tok("hello", padding=True, padding_side="top")
     with pytest.raises(ValueError, match="not a valid TensorType"):
-        tok("hello", return_tensors="tf")
+        tok("hello", return_tensors="mlx")
     with pytest.raises(ValueError, match="not a multiple of pad_to_multiple_of"):
         tok("hello", padding=True, truncation=True, max_length=5, pad_to_multiple_of=4)
 

@@ -53,8 +53,8 @@ def test_ragged_torch_conversion_explains_the_fix():
 
 
 def test_unknown_tensor_type_lists_valid_ones():
-    with pytest.raises(ValueError, match=r"'tf' is not a valid TensorType, please select one of \['pt', 'np'\]"):
-        BatchEncoding({"input_ids": [[1]]}, tensor_type="tf")
+    with pytest.raises(ValueError, match=r"'mlx' is not a valid TensorType, please select one of \['pt', 'tf', 'np', 'jax'\]"):
+        BatchEncoding({"input_ids": [[1]]}, tensor_type="mlx")
 
 
 def test_to_moves_tensors_only():

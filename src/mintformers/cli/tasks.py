@@ -69,7 +69,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--top-k", type=positive_int, default=1, help="answers, best first (default 1)")
 
     p = add("generate", cmd_generate, "continue a prompt, streaming tokens as they are generated", "causal-LM", batched=False)
-    p.add_argument("prompt", metavar="PROMPT", help="the text to continue")
+    p.add_argument("prompt", metavar="PROMPT", nargs="?",
+                   help="the text to continue (with --chat: the user's message); not with --messages")
+    chat = p.add_mutually_exclusive_group()
+    chat.add_argument("--chat", action="store_true",
+                      help="send PROMPT as a user message, formatted with the tokenizer's chat template")
+    chat.add_argument("--messages", metavar="FILE",
+                      help='a JSON list of {"role", "content"} messages to answer (- reads stdin)')
+    p.add_argument("--system", help="a system message before the user's (with --chat)")
+    p.add_argument("--chat-template", metavar="FILE",
+                   help="a Jinja chat template file, for a tokenizer without one (with --chat or --messages)")
     p.add_argument("--max-new-tokens", type=positive_int, default=50, help="tokens to generate at most (default 50)")
     p.add_argument("--temperature", type=temperature, default=0.0, help="0 = greedy (default); > 0 samples")
     p.add_argument("--seed", type=int, help="random seed for sampling")
@@ -194,8 +203,12 @@ def cmd_qa(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    prompt = texts([args.prompt], "prompt", args.encoding)[0]
+    from .chat import chat_prompt
+
+    prompt = chat_prompt(args)  # the text to continue, or the messages to answer (--chat, --messages)
     pipe = _pipeline(args)
+    if isinstance(prompt, list):
+        return _generate_reply(args, pipe, prompt)
     kwargs: dict[str, Any] = {"max_new_tokens": args.max_new_tokens, "do_sample": args.temperature > 0}
     if args.temperature > 0:
         kwargs["temperature"] = args.temperature
@@ -211,6 +224,27 @@ def cmd_generate(args: argparse.Namespace) -> int:
     sys.stdout.write(prompt)
     sys.stdout.flush()
     pipe(prompt, streamer=TextStreamer(pipe.tokenizer, skip_prompt=True), **kwargs)  # prints tokens as they come
+    return EXIT_OK
+
+
+def _generate_reply(args: argparse.Namespace, pipe, messages: list[dict]) -> int:
+    """The assistant's reply to `messages`, streamed (or the whole conversation with --json)."""
+    from .chat import apply_template_option
+
+    apply_template_option(args, pipe.tokenizer)
+    kwargs: dict[str, Any] = {"max_new_tokens": args.max_new_tokens, "do_sample": args.temperature > 0}
+    if args.temperature > 0:
+        kwargs["temperature"] = args.temperature
+    if args.seed is not None:
+        import torch
+
+        torch.manual_seed(args.seed)
+    if args.json:
+        emit_json({"messages": messages, "generated": pipe(messages, **kwargs)})
+        return EXIT_OK
+    from ..generation import TextStreamer
+
+    pipe(messages, streamer=TextStreamer(pipe.tokenizer, skip_prompt=True), **kwargs)
     return EXIT_OK
 
 

@@ -15,9 +15,11 @@ The package, one job per file:
     search.py       semantic search, paraphrase mining, community detection
     quantization.py int8 / binary embeddings
     index.py        a saved corpus index: embeddings beside their texts
+    cross_encoder.py CrossEncoder: rerankers and pair classifiers (predict, rank)
 """
 
 from .batching import CPU_BATCH_OVERHEAD_TOKENS, plan_batches
+from .cross_encoder import CrossEncoder
 from .encoder import SentenceEncoder, SentenceTransformer
 from .index import SavedEmbeddings, load_embeddings, save_embeddings, texts_fingerprint
 from .modules import POOLING_MODES, Dense, Normalize, Pooling, Transformer, pooling_modes_from_config
@@ -40,6 +42,7 @@ from .similarity import (
 __all__ = [
     "SentenceEncoder",
     "SentenceTransformer",
+    "CrossEncoder",
     "Transformer",
     "Pooling",
     "Dense",

@@ -21,11 +21,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..hub import hub_kwargs, is_local
+from ..hub import hub_kwargs
 from ..progress import Progress
 from . import multiprocess
 from .batching import pad_id_of, pad_rows, sorted_batches, windows
-from .folder import encoder_arguments, write_folder
+from .folder import encoder_arguments, hub_name, write_folder
 from .modules import Dense, Pooling, Transformer, default_pooling
 from .quantization import PRECISIONS, quantize_embeddings
 from .similarity import SIMILARITY_FUNCTIONS
@@ -330,21 +330,13 @@ class SentenceEncoder(nn.Module):
             show_progress_bar = logger.getEffectiveLevel() <= logging.INFO
 
         if pool is not None or (isinstance(device, (list, tuple)) and device):
-            if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size <= 0):
-                raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}.")
             per_chunk = {
                 "prompt_name": prompt_name, "prompt": prompt, "batch_size": batch_size, "show_progress_bar": False,
                 "output_value": output_value, "precision": precision, "convert_to_numpy": convert_to_numpy,
                 "convert_to_tensor": convert_to_tensor, "normalize_embeddings": normalize_embeddings,
                 "truncate_dim": truncate_dim,
             }
-            own_pool = pool is None
-            pool = self.start_multi_process_pool(list(device)) if own_pool else pool
-            try:
-                result = multiprocess.encode_on_pool(pool, texts, per_chunk, chunk_size, show_progress_bar)
-            finally:
-                if own_pool:
-                    self.stop_multi_process_pool(pool)
+            result = multiprocess.run(self, "encode", texts, per_chunk, pool, device, chunk_size, show_progress_bar)
             if result is None:  # no texts: what one process returns for none
                 result = self.encode([], **per_chunk)
             return result[0] if single else result
@@ -536,22 +528,8 @@ class SentenceTransformer(SentenceEncoder):
             )
         else:
             super().__init__(**encoder_arguments(
-                _hub_name(os.fspath(model_name_or_path)), dtype=dtype, truncate_dim=truncate_dim,
+                hub_name(os.fspath(model_name_or_path), "sentence-transformers"), dtype=dtype, truncate_dim=truncate_dim,
                 similarity_fn_name=similarity_fn_name, attn_implementation=attn_implementation, prompts=prompts,
                 default_prompt_name=default_prompt_name, hub=hub,
             ))
         self.to(_default_device() if device is None else torch.device(device))
-
-
-# Bare names of plain transformers checkpoints, which sentence-transformers does not look for under its organisation.
-_PLAIN_CHECKPOINT_PREFIXES = (
-    "albert-", "bert-", "camembert-", "ctrl", "distilbert-", "distilgpt2", "distilroberta-", "gpt2", "openai-gpt",
-    "roberta-", "t5-", "transfo-xl-", "xlm-", "xlnet-",
-)
-
-
-def _hub_name(name: str) -> str:
-    """sentence-transformers' short names: "all-MiniLM-L6-v2" is "sentence-transformers/all-MiniLM-L6-v2"."""
-    if "/" in name or is_local(name) or name.lower().startswith(_PLAIN_CHECKPOINT_PREFIXES):
-        return name
-    return f"sentence-transformers/{name}"

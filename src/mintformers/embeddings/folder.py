@@ -17,6 +17,33 @@ from ..hub import CheckpointError, is_local, resolve_file
 from .modules import Dense, Normalize, Pooling, default_pooling
 
 
+def read_modules_json(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """modules.json's entries ({"idx", "name", "path", "type"}), in order."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            specs = json.load(f)
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{str(path)!r} is not a valid modules.json ({e}); the file is corrupt or truncated.") from None
+    if not isinstance(specs, list) or not all(isinstance(s, dict) for s in specs):
+        raise CheckpointError(f"{str(path)!r} is not a valid modules.json: it must hold a list of modules.")
+    return sorted(specs, key=lambda s: s.get("idx", 0))
+
+
+# Bare names of plain transformers checkpoints, which sentence-transformers does not look for under its organisations.
+_PLAIN_CHECKPOINT_PREFIXES = (
+    "albert-", "bert-", "camembert-", "ctrl", "distilbert-", "distilgpt2", "distilroberta-", "gpt2", "openai-gpt",
+    "roberta-", "t5-", "transfo-xl-", "xlm-", "xlnet-",
+)
+
+
+def hub_name(name: str, organisation: str) -> str:
+    """sentence-transformers' short names: "all-MiniLM-L6-v2" is "sentence-transformers/all-MiniLM-L6-v2" (and a
+    cross-encoder's "cross-encoder/<name>"); paths, full ids and plain transformers checkpoints stay as they are."""
+    if "/" in name or is_local(name) or name.lower().startswith(_PLAIN_CHECKPOINT_PREFIXES):
+        return name
+    return f"{organisation}/{name}"
+
+
 def _subfolder(name: str, sub: str, hub: dict) -> tuple[str, dict]:
     """A module's location: a joined path for local folders, a `subfolder` for hub repos."""
     if not sub:
@@ -67,15 +94,7 @@ def load_parts(name: str, dtype: Any, attn_implementation: str | None, hub: dict
     from ..tokenization import AutoTokenizer
 
     modules_file = resolve_file(name, "modules.json", required=False, **hub)
-    specs: list[dict[str, Any]]
-    if modules_file is None:
-        specs = [{"path": "", "type": "Transformer"}]
-    else:
-        try:
-            with open(modules_file, encoding="utf-8") as f:
-                specs = sorted(json.load(f), key=lambda s: s.get("idx", 0))
-        except (json.JSONDecodeError, TypeError, AttributeError) as e:
-            raise CheckpointError(f"{str(modules_file)!r} is not a valid modules.json ({e}).") from None
+    specs = [{"path": "", "type": "Transformer"}] if modules_file is None else read_modules_json(modules_file)
     if not specs or not str(specs[0].get("type", "")).endswith("Transformer"):
         raise CheckpointError(f"{name!r}: modules.json must start with a Transformer module.")
 

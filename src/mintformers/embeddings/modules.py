@@ -74,15 +74,7 @@ class Transformer(nn.Module):
 
     def default_max_length(self) -> int | None:
         """No sentence_bert_config: the tokenizer's model_max_length, capped by the positions the model has."""
-        limits = [getattr(self.tokenizer, "model_max_length", None)]
-        config = self.model.config
-        for key in ("max_position_embeddings", "max_seq_len", "n_positions"):
-            value = getattr(config, key, None)
-            if isinstance(value, int) and value > 0:
-                limits.append(value - _POSITION_OFFSETS.get(config.model_type, 0))
-                break
-        limits = [v for v in limits if isinstance(v, int) and 0 < v < 1_000_000]
-        return min(limits) if limits else None
+        return max_length_for(self.tokenizer, self.model.config)
 
     def get_word_embedding_dimension(self) -> int:
         return self.model.config.hidden_size
@@ -119,6 +111,18 @@ class Transformer(nn.Module):
             kwargs["use_cache"] = False
         features["token_embeddings"] = self.model(**kwargs)[0]  # last_hidden_state (B, T, H)
         return features
+
+
+def max_length_for(tokenizer: Any, config: Any) -> int | None:
+    """The tokenizer's model_max_length, capped by the positions the model has (None when neither says)."""
+    limits = [getattr(tokenizer, "model_max_length", None)]
+    for key in ("max_position_embeddings", "max_seq_len", "n_positions"):
+        value = getattr(config, key, None)
+        if isinstance(value, int) and value > 0:
+            limits.append(value - _POSITION_OFFSETS.get(config.model_type, 0))
+            break
+    limits = [v for v in limits if isinstance(v, int) and 0 < v < 1_000_000]
+    return min(limits) if limits else None
 
 
 def lowercase_inputs(tokenizer: Any) -> None:
@@ -227,21 +231,30 @@ class Pooling(nn.Module):
         return features
 
 
-def _activation(name: str | None) -> nn.Module:
-    """A Dense module's activation from its dotted path. Only torch.nn classes are resolved (never arbitrary
-    imports); anything else falls back to Tanh with a warning, as sentence-transformers does without remote code."""
-    if name is None:
-        return nn.Tanh()
-    cls_name = name.rsplit(".", 1)[-1]
-    cls = getattr(nn, cls_name, None)
+def activation_from_path(name: str) -> nn.Module | None:
+    """An activation module from its dotted path ("torch.nn.modules.activation.Tanh"), or None. Only torch.nn
+    classes are resolved, never arbitrary imports (sentence-transformers imports others only with remote code)."""
+    cls = getattr(nn, name.rsplit(".", 1)[-1], None)
     if name.startswith("torch.") and isinstance(cls, type) and issubclass(cls, nn.Module):
         return cls()
-    logger.warning("Dense activation %r is not a torch.nn class; using Tanh, as sentence-transformers does.", name)
-    return nn.Tanh()
+    return None
 
 
-def _activation_path(module: nn.Module) -> str:
+def activation_path(module: Any) -> str:
+    """The dotted path sentence-transformers writes for an activation (e.g. "torch.nn.modules.activation.Tanh")."""
     return f"{type(module).__module__}.{type(module).__qualname__}"
+
+
+def _dense_activation(name: str | None) -> nn.Module:
+    """A Dense module's activation; anything but a torch.nn class falls back to Tanh with a warning, as
+    sentence-transformers does without remote code."""
+    if name is None:
+        return nn.Tanh()
+    activation = activation_from_path(name)
+    if activation is None:
+        logger.warning("Dense activation %r is not a torch.nn class; using Tanh, as sentence-transformers does.", name)
+        return nn.Tanh()
+    return activation
 
 
 class Dense(nn.Module):
@@ -277,7 +290,7 @@ class Dense(nn.Module):
                 int(config["in_features"]),
                 int(config["out_features"]),
                 bias=bool(config.get("bias", True)),
-                activation_function=_activation(config.get("activation_function")),
+                activation_function=_dense_activation(config.get("activation_function")),
                 module_input_name=config.get("module_input_name", "sentence_embedding"),
                 module_output_name=config.get("module_output_name"),
             )
@@ -295,7 +308,7 @@ class Dense(nn.Module):
             "in_features": self.linear.in_features,
             "out_features": self.linear.out_features,
             "bias": self.linear.bias is not None,
-            "activation_function": _activation_path(self.activation_function),
+            "activation_function": activation_path(self.activation_function),
             "module_input_name": self.module_input_name,
             "module_output_name": self.module_output_name,
         }

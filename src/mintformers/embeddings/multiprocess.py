@@ -1,12 +1,13 @@
-"""Encoding on several processes (several GPUs, or CPU processes), as sentence-transformers 5 does it.
+"""Encoding (or cross-encoder scoring) on several processes: several GPUs, or CPU processes, as sentence-transformers
+5 does it.
 
     pool = model.start_multi_process_pool(["cuda:0", "cuda:1"])   # or ["cpu"] * 4
     embeddings = model.encode(texts, pool=pool)                   # or model.encode(texts, device=["cuda:0", ...])
-    model.stop_multi_process_pool(pool)
+    model.stop_multi_process_pool(pool)                            # CrossEncoder.predict(pairs, pool=pool) alike
 
 Each worker is a spawned process holding the model (its weights in shared memory), on its own device. The input is
-cut into chunks, put on a queue, encoded by whichever worker is free with the caller's `encode` arguments, and
-reassembled in input order. A worker that fails sends its error back, and one that dies is noticed: the caller gets
+cut into chunks, put on a queue, run by whichever worker is free with the caller's arguments (`encode` or
+`predict`), and reassembled in input order. A worker that fails sends its error back, and one that dies is noticed: the caller gets
 an exception, never a hang.
 """
 
@@ -78,9 +79,9 @@ def _worker(device: str, model: Any, inputs: Any, outputs: Any, threads: int | N
         task = inputs.get()
         if task is None:
             return
-        job, chunk_id, texts, kwargs = task
+        job, chunk_id, method, items, kwargs = task
         try:
-            result = model.encode(texts, device=device, **kwargs)
+            result = getattr(model, method)(items, device=device, **kwargs)
             outputs.put((job, chunk_id, _to_cpu(result), None))
         except Exception as e:  # sent back to the caller, who raises it
             outputs.put((job, chunk_id, None, f"{type(e).__name__}: {e}"))
@@ -96,16 +97,22 @@ def _to_cpu(result: Any) -> Any:
     return result
 
 
-def encode_on_pool(
-    pool: dict[str, Any], texts: list[Any], encode_kwargs: dict[str, Any], chunk_size: int | None, show_progress_bar: bool
+def run_on_pool(
+    pool: dict[str, Any],
+    method: str,
+    items: list[Any],
+    kwargs: dict[str, Any],
+    chunk_size: int | None,
+    show_progress_bar: bool,
 ) -> Any:
-    """Encode `texts` on the pool's workers; results concatenated in input order, of the type encode returns."""
+    """`model.<method>(chunk, **kwargs)` on the pool's workers for chunks of `items`; the results concatenated in
+    input order (None when there are no items)."""
     if chunk_size is None:  # about 10 chunks per worker, so a slow worker holds up little
-        chunk_size = max(1, min(math.ceil(len(texts) / len(pool["processes"]) / 10), 5000))
-    chunks = [texts[i : i + chunk_size] for i in range(0, len(texts), chunk_size)]
+        chunk_size = max(1, min(math.ceil(len(items) / len(pool["processes"]) / 10), 5000))
+    chunks = [items[i : i + chunk_size] for i in range(0, len(items), chunk_size)]
     job = uuid.uuid4().hex  # results of an earlier call that failed half-way are told apart and dropped
     for chunk_id, chunk in enumerate(chunks):
-        pool["input"].put((job, chunk_id, chunk, encode_kwargs))
+        pool["input"].put((job, chunk_id, method, chunk, kwargs))
     results: dict[int, Any] = {}
     with Progress(total=len(chunks), desc="Chunks", unit="chunks", enabled=show_progress_bar) as bar:
         while len(results) < len(chunks):
@@ -115,7 +122,7 @@ def encode_on_pool(
                 dead = [p for p in pool["processes"] if not p.is_alive()]
                 if dead:
                     raise RuntimeError(
-                        f"{len(dead)} encoding worker(s) exited (exit code {dead[0].exitcode}) before finishing; "
+                        f"{len(dead)} worker(s) exited (exit code {dead[0].exitcode}) before finishing; "
                         "stop this pool with stop_multi_process_pool and start a new one."
                     ) from None
                 continue
@@ -133,3 +140,25 @@ def encode_on_pool(
     if isinstance(parts[0], torch.Tensor):
         return torch.cat(parts)
     return list(itertools.chain.from_iterable(parts))
+
+
+def run(
+    model: Any,
+    method: str,
+    items: list[Any],
+    kwargs: dict[str, Any],
+    pool: dict[str, Any] | None,
+    devices: Any,
+    chunk_size: int | None,
+    show_progress_bar: bool,
+) -> Any:
+    """`run_on_pool` on the given pool, or on a pool started for `devices` and stopped afterwards."""
+    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size <= 0):
+        raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}.")
+    own_pool = pool is None
+    pool = start_pool(model, list(devices)) if own_pool else pool
+    try:
+        return run_on_pool(pool, method, items, kwargs, chunk_size, show_progress_bar)
+    finally:
+        if own_pool:
+            stop_pool(pool)

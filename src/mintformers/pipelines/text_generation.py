@@ -192,11 +192,6 @@ class TextGenerationPipeline(Pipeline):
         if isinstance(prompt, (list, tuple)) and all(isinstance(m, dict) for m in prompt):
             prompt = Chat(prompt)  # a chat from a generator or dataset
         if isinstance(prompt, Chat):
-            if not callable(getattr(self.tokenizer, "apply_chat_template", None)):
-                raise NotImplementedError(
-                    f"Chat prompts need tokenizer.apply_chat_template, which {type(self.tokenizer).__name__} does not "
-                    "have; pass the conversation as plain text."
-                )
             options.pop("add_special_tokens", None)
             if continue_final_message is None:
                 continue_final_message = prompt.messages[-1]["role"] == "assistant"

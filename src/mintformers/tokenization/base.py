@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import warnings
 from collections.abc import Mapping, Sequence, Sized
 from typing import Any
@@ -22,7 +23,8 @@ import numpy as np
 from tokenizers import AddedToken
 
 # Names other modules (and users) import from here; they live in the modules named below.
-from .batch_encoding import BatchEncoding, CharSpan, TokenSpan, _to_numpy, _to_py_obj  # noqa: F401
+from .batch_encoding import BatchEncoding, CharSpan, TokenSpan, _to_numpy, _to_py_obj, tensor_converter  # noqa: F401
+from .chat_template import ChatTemplateMixin
 from .files import (  # noqa: F401
     ADDED_TOKENS_FILE,
     FULL_TOKENIZER_FILE,
@@ -66,7 +68,7 @@ VERY_LARGE_INTEGER = int(1e30)  # model_max_length of a tokenizer that does not 
 LARGE_INTEGER = int(1e20)
 
 
-class PreTrainedTokenizerBase(SpecialTokensMixin, TokenizerFilesMixin):
+class PreTrainedTokenizerBase(SpecialTokensMixin, ChatTemplateMixin, TokenizerFilesMixin):
     """The common tokenizer API (see the module docstring). Not instantiated directly."""
 
     vocab_files_names: dict[str, str] = {}
@@ -100,6 +102,8 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, TokenizerFilesMixin):
         self.clean_up_tokenization_spaces = kwargs.pop("clean_up_tokenization_spaces", False)
         self.split_special_tokens = kwargs.pop("split_special_tokens", False)
         self.chat_template = kwargs.pop("chat_template", None)
+        if isinstance(self.chat_template, (list, tuple)):  # named templates, as tokenizer_config.json lists them
+            self.chat_template = {template["name"]: template["template"] for template in self.chat_template}
         self.verbose = kwargs.pop("verbose", False)
         self.deprecation_warnings: dict[str, bool] = {}  # warnings already given once
         self._pad_token_type_id = 0
@@ -393,7 +397,7 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, TokenizerFilesMixin):
         if padding_side is not None and padding_side not in ("left", "right"):
             raise ValueError(f"padding_side should be 'left' or 'right', got {padding_side!r}")
         if return_tensors is not None:
-            TensorType(return_tensors)  # fail before tokenizing; the error lists the valid values
+            tensor_converter(TensorType(return_tensors))  # fail before tokenizing: bad value, framework missing
         padding, truncation, max_length = self._get_padding_truncation_strategies(
             padding, truncation, max_length, pad_to_multiple_of, verbose
         )
@@ -690,6 +694,13 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, TokenizerFilesMixin):
         verbose: bool = True,
     ) -> BatchEncoding:
         """Pad one encoding, a dict of batched lists, or a list of encodings (e.g. in a data collator)."""
+        if type(self).__name__.endswith("Fast") and not os.environ.get("TRANSFORMERS_NO_ADVISORY_WARNINGS"):
+            self._warn_once(
+                "Asking-to-pad-a-fast-tokenizer",
+                f"You're using a {type(self).__name__} tokenizer. Please note that with a fast tokenizer, using the "
+                "`__call__` method is faster than using a method to encode the text followed by a call to the `pad` "
+                "method to get a padded encoding.",
+            )
         if isinstance(encoded_inputs, (list, tuple)) and encoded_inputs and isinstance(encoded_inputs[0], Mapping):
             encoded_inputs = {key: [example[key] for example in encoded_inputs] for key in encoded_inputs[0]}
         main = self.model_input_names[0]
@@ -711,13 +722,19 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, TokenizerFilesMixin):
         if isinstance(first, (list, tuple)):
             first = next((item[0] for item in required if len(item) != 0), first)
         if not isinstance(first, (int, list, tuple)):
-            if type(first).__module__.startswith("torch"):
+            module = type(first).__module__
+            if module.startswith("torch"):
                 return_tensors = "pt" if return_tensors is None else return_tensors
+            elif module.startswith("tensorflow"):
+                return_tensors = "tf" if return_tensors is None else return_tensors
+            elif module.startswith(("jax", "jaxlib")):
+                return_tensors = "jax" if return_tensors is None else return_tensors
             elif isinstance(first, (np.ndarray, np.generic)):
                 return_tensors = "np" if return_tensors is None else return_tensors
             else:
                 raise ValueError(
-                    f"type of {first} unknown: {type(first)}. Should be one of a python, numpy or pytorch object."
+                    f"type of {first} unknown: {type(first)}. Should be one of a python, numpy, pytorch, tensorflow "
+                    "or jax object."
                 )
             encoded_inputs = {key: _to_py_obj(value) for key, value in encoded_inputs.items()}
 

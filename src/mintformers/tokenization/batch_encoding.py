@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -152,24 +153,20 @@ class BatchEncoding(dict):
     def convert_to_tensors(
         self, tensor_type: str | TensorType | None = None, prepend_batch_axis: bool = False
     ) -> BatchEncoding:
-        """Turn every value into a torch tensor ("pt") or numpy array ("np"), in place."""
+        """Turn every value into a tensor of `tensor_type`, in place: "pt" (torch), "np" (numpy), "tf" (TensorFlow)
+        or "jax"; the framework is imported only when asked for. Integer dtypes are the reference's: int64 for torch
+        and numpy, TensorFlow's and JAX's default integer (int32 unless JAX runs with x64) for the other two."""
         if tensor_type is None:
             return self
         tensor_type = TensorType(tensor_type)
-        if tensor_type == TensorType.PYTORCH:
-            import torch
-
-            is_tensor = torch.is_tensor
-        else:
-            is_tensor = lambda value: isinstance(value, np.ndarray)  # noqa: E731
+        is_tensor, from_numpy = tensor_converter(tensor_type)
         for key, value in list(self.items()):
             if prepend_batch_axis:
                 value = [value]
             if is_tensor(value):
                 continue
             try:
-                array = _to_numpy(value, ragged_ok=tensor_type == TensorType.NUMPY)
-                self[key] = torch.from_numpy(array) if tensor_type == TensorType.PYTORCH else array
+                self[key] = from_numpy(_to_numpy(value, ragged_ok=tensor_type == TensorType.NUMPY))
             except (ValueError, TypeError) as e:
                 if key == "overflowing_tokens":
                     raise ValueError(
@@ -195,6 +192,45 @@ class BatchEncoding(dict):
             if isinstance(value, torch.Tensor):
                 self[key] = value.to(device=device, non_blocking=non_blocking)
         return self
+
+
+_FRAMEWORKS = {
+    TensorType.PYTORCH: ("torch", "PyTorch", "torch"),
+    TensorType.TENSORFLOW: ("tensorflow", "TensorFlow", "mintformers[tf]"),
+    TensorType.JAX: ("jax", "JAX", "mintformers[flax]"),
+}
+
+
+def tensor_converter(tensor_type: TensorType) -> tuple[Callable[[Any], bool], Callable[[np.ndarray], Any]]:
+    """(is this already a tensor of the kind, numpy array → tensor) for `tensor_type`; a clear ImportError naming
+    what to install when its framework is missing."""
+    if tensor_type == TensorType.NUMPY:
+        return (lambda value: isinstance(value, np.ndarray)), (lambda array: array)
+    module, name, package = _FRAMEWORKS[tensor_type]
+    try:
+        framework = importlib.import_module(module)
+    except ImportError as e:
+        raise ImportError(
+            f"return_tensors={tensor_type.value!r} asks for {name} tensors, but {name} is not installed: "
+            f"`pip install {package}`, or ask for 'np' or 'pt'."
+        ) from e
+    if tensor_type == TensorType.PYTORCH:
+        return framework.is_tensor, framework.from_numpy
+    if tensor_type == TensorType.TENSORFLOW:
+
+        def to_tf(array: np.ndarray):
+            # tf.constant of Python ints is int32: the reference builds its tensors from lists.
+            return framework.constant(array.astype(np.int32) if array.dtype.kind in "iu" else array)
+
+        return framework.is_tensor, to_tf
+    import jax.numpy as jnp
+
+    def to_jax(array: np.ndarray):
+        if array.dtype.kind in "iu":  # JAX's default integer: int32, or int64 under jax_enable_x64
+            return jnp.asarray(array, dtype=jnp.int64 if framework.config.jax_enable_x64 else jnp.int32)
+        return jnp.asarray(array)
+
+    return (lambda value: isinstance(value, framework.Array)), to_jax
 
 
 def _to_numpy(value: Any, ragged_ok: bool) -> np.ndarray:
@@ -226,6 +262,8 @@ def _to_py_obj(obj: Any) -> Any:
         return {k: _to_py_obj(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_to_py_obj(o) for o in obj]
-    if hasattr(obj, "tolist"):  # torch.Tensor, np.ndarray, np.number
+    if hasattr(obj, "tolist"):  # torch.Tensor, np.ndarray, np.number, jax.Array
         return obj.tolist()
+    if hasattr(obj, "numpy"):  # tf.Tensor
+        return obj.numpy().tolist()
     return obj

@@ -35,6 +35,8 @@ from typing import Any
 
 import sentencepiece as spm
 
+from mintformers.storage import atomic_path
+
 from .base import AddedToken, BatchEncoding, PaddingStrategy, TokenizerInputError, _atomic_write_text, _EncodeOptions
 from .sentencepiece import SPIECE_UNDERLINE, SentencePieceNormalizer, read_sentencepiece_model
 from .slow import PreTrainedTokenizer
@@ -543,10 +545,8 @@ def _save_sp_files(
         raise ValueError(f"Vocabulary path ({save_directory}) should be a directory")
     prefix = f"{filename_prefix}-" if filename_prefix else ""
     model_path = os.path.join(save_directory, prefix + SENTENCEPIECE_FILE)
-    tmp = f"{model_path}.tmp"
-    with open(tmp, "wb") as f:
-        f.write(sp_proto)
-    os.replace(tmp, model_path)
+    with atomic_path(model_path) as staged:  # (within save_pretrained: part of the folder's one atomic save)
+        staged.write_bytes(sp_proto)
     if vocab is None:
         return (model_path,)
     vocab_path = os.path.join(save_directory, prefix + VOCAB_FILE)

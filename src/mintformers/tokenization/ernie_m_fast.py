@@ -18,7 +18,7 @@ import base64
 import json
 import os
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import accumulate
 from typing import Any
 
@@ -40,12 +40,15 @@ from .ernie_m import (
 from .fast import PreTrainedTokenizerFast
 from .sentencepiece import (
     SPIECE_UNDERLINE,
+    PieceType,
     SentencePieceNormalizer,
     read_sentencepiece_model,
     subword_model,
     unsupported_features,
+    write_sentencepiece_model,
 )
 from .slow import join_decoded
+from .training import train_backend
 
 __all__ = ["ErnieMTokenizerFast"]
 
@@ -103,6 +106,13 @@ def _read_standin(state: dict) -> tuple[bool, bool]:
     first = steps[0]
     removes_spaces = first.get("type") == "Split" and first.get("pattern", {}).get("Regex") == " +"
     return metaspace[0].get("prepend_scheme") == "always", removes_spaces
+
+
+def _normalizer_steps(state: dict | None) -> list[dict]:
+    """The steps of a tokenizer.json normalizer (a Sequence's, or the one)."""
+    if not state:
+        return []
+    return state.get("normalizers", []) if state.get("type") == "Sequence" else [state]
 
 
 def _convert_sentencepiece(
@@ -317,10 +327,9 @@ class ErnieMTokenizerFast(_ErnieMFormat, PreTrainedTokenizerFast):
                 f"An ErnieM tokenizer.json has a Unigram or BPE model, not {type(backend.model).__name__}."
             )
         add_dummy_prefix, remove_extra = _read_standin(json.loads(backend.pre_tokenizer.__getstate__()))
-        state = json.loads(backend.normalizer.__getstate__()) if backend.normalizer is not None else {}
-        steps = state.get("normalizers", []) if state.get("type") == "Sequence" else [state] if state else []
+        state = json.loads(backend.normalizer.__getstate__()) if backend.normalizer is not None else None
         charsmap = b""
-        for step in steps:
+        for step in _normalizer_steps(state):
             if step.get("type") == "Precompiled":
                 charsmap = base64.b64decode(step["precompiled_charsmap"])
             elif step.get("type") != "Lowercase":
@@ -408,6 +417,60 @@ class ErnieMTokenizerFast(_ErnieMFormat, PreTrainedTokenizerFast):
         super().__setstate__(state)
         self._install_runtime()
 
+    # ------------------------------------------------------------------ training
+
+    def train_new_from_iterator(
+        self,
+        text_iterator: Iterable[str] | Iterable[list[str]],
+        vocab_size: int,
+        length: int | None = None,
+        new_special_tokens: list[str | AddedToken] | None = None,
+        special_tokens_map: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> ErnieMTokenizerFast:
+        """A new unigram vocabulary learnt from `text_iterator` (see `PreTrainedTokenizerFast`), as a sentencepiece
+        model + vocab.txt pair, so that `save_pretrained` also writes what `ErnieMTokenizer` loads.
+
+        The trainer sees the text through tokenizer.json's pipeline: the same normalization table and whitespace
+        rules, and the stand-in pre-tokenizer (which cuts where ErnieM's re-split will). The sentencepiece model
+        keeps this one's settings and control pieces; its other pieces are the trained ones, with their scores.
+        vocab.txt lists the special tokens, then the pieces, in the trained order.
+        """
+        trained = train_backend(
+            json.loads(self._portable_json()), text_iterator, vocab_size, length, new_special_tokens,
+            special_tokens_map, **kwargs,
+        )  # fmt: skip
+        state = json.loads(trained.to_str())
+        special = {token["content"] for token in state["added_tokens"]}
+        vocab = {token: index for index, (token, _) in enumerate(state["model"]["vocab"])}
+        learnt = [(piece, score, PieceType.NORMAL) for piece, score in state["model"]["vocab"] if piece not in special]
+        if self._sp_proto is not None:
+            original = read_sentencepiece_model(self._sp_proto)
+            kept = [entry for entry in original.pieces if entry[2] != PieceType.NORMAL]
+            proto = write_sentencepiece_model(kept + learnt, template=self._sp_proto)
+        else:  # loaded from tokenizer.json alone: the settings its stand-ins carry
+            add_dummy_prefix, remove_extra = _read_standin(state["pre_tokenizer"])
+            charsmap = b""
+            for step in _normalizer_steps(state.get("normalizer")):
+                if step.get("type") == "Precompiled":
+                    charsmap = base64.b64decode(step["precompiled_charsmap"])
+            kept = [("<unk>", 0.0, PieceType.UNKNOWN), ("<s>", 0.0, PieceType.CONTROL), ("</s>", 0.0, PieceType.CONTROL)]
+            proto = write_sentencepiece_model(kept + learnt, None, charsmap, add_dummy_prefix, remove_extra)
+        rename = special_tokens_map or {}
+        name = lambda token: rename.get(str(token), str(token))  # noqa: E731
+        backend = _convert_sentencepiece(
+            proto,
+            vocab,
+            name(self.unk_token),
+            (name(self.cls_token), vocab[name(self.cls_token)]),
+            (name(self.sep_token), vocab[name(self.sep_token)]),
+        )
+        tokenizer = self._from_trained(
+            backend, new_special_tokens, special_tokens_map, sentencepiece_model_ckpt=None, vocab_file=None
+        )
+        tokenizer._sp_proto, tokenizer._has_vocab_file = proto, True
+        return tokenizer
+
     # ------------------------------------------------------------------ decoding (as the slow tokenizer)
 
     def convert_tokens_to_string(self, tokens: list[str]) -> str:
@@ -426,7 +489,7 @@ class ErnieMTokenizerFast(_ErnieMFormat, PreTrainedTokenizerFast):
         special = set(self.all_special_tokens)
         # Added tokens that are not special are emitted as they are, between spaces (the slow tokenizer's rule).
         verbatim = (set(self.added_tokens_encoder) - special) | {
-            t for t in self.additional_special_tokens if self.convert_tokens_to_ids(t) >= self.vocab_size
+            t for t in self.additional_special_tokens or [] if self.convert_tokens_to_ids(t) >= self.vocab_size
         }
         text = join_decoded(tokens, verbatim, self.convert_tokens_to_string, spaces_between_special_tokens)
         return self._maybe_clean_up(text, clean_up_tokenization_spaces)

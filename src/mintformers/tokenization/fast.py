@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from tokenizers import pre_tokenizers as pre_tokenizers_fast
 
 from .base import (
     FULL_TOKENIZER_FILE,
+    SPECIAL_TOKENS_ATTRIBUTES,
     AddedToken,
     BatchEncoding,
     PaddingStrategy,
@@ -29,6 +31,7 @@ from .base import (
     _atomic_write_text,
     _EncodeOptions,
 )
+from .training import train_backend
 
 __all__ = ["PreTrainedTokenizerFast"]
 
@@ -423,12 +426,68 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
             path = os.path.join(
                 save_directory, (f"{filename_prefix}-" if filename_prefix else "") + FULL_TOKENIZER_FILE
             )
-            with self._backend_lock:
-                backend = self._tokenizer
-                truncation, padding = self._file_settings
-                backend.no_truncation() if truncation is None else backend.enable_truncation(**truncation)
-                backend.no_padding() if padding is None else backend.enable_padding(**padding)
-                _atomic_write_text(path, backend.to_str(pretty=True))
+            _atomic_write_text(path, self._portable_json())
             written += (path,)
         return written
+
+    def _portable_json(self) -> str:
+        """tokenizer.json: the backend with the file's own truncation / padding, not those the last call set."""
+        with self._backend_lock:
+            backend = self._tokenizer
+            truncation, padding = self._file_settings
+            backend.no_truncation() if truncation is None else backend.enable_truncation(**truncation)
+            backend.no_padding() if padding is None else backend.enable_padding(**padding)
+            return backend.to_str(pretty=True)
+
+    # ------------------------------------------------------------------ training
+
+    def train_new_from_iterator(
+        self,
+        text_iterator: Iterable[str] | Iterable[list[str]],
+        vocab_size: int,
+        length: int | None = None,
+        new_special_tokens: list[str | AddedToken] | None = None,
+        special_tokens_map: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> PreTrainedTokenizerFast:
+        """A tokenizer of this class with a vocabulary of `vocab_size` learnt from `text_iterator` (texts, or batches
+        of texts), keeping this one's normalization, pre-tokenization, post-processing and special tokens.
+
+        `length`: how many texts, for the progress bar; `new_special_tokens`: more special tokens;
+        `special_tokens_map`: renames special tokens ({"[CLS]": "<cls>"}); other keyword arguments go to the
+        `tokenizers` trainer (e.g. `min_frequency`, `show_progress=False`).
+        """
+        trained = train_backend(
+            json.loads(self._portable_json()), text_iterator, vocab_size, length, new_special_tokens,
+            special_tokens_map, **kwargs,
+        )  # fmt: skip
+        return self._from_trained(trained, new_special_tokens, special_tokens_map)
+
+    def _from_trained(
+        self,
+        backend: Tokenizer,
+        new_special_tokens: list[str | AddedToken] | None,
+        special_tokens_map: dict[str, str] | None,
+        **overrides: Any,
+    ) -> PreTrainedTokenizerFast:
+        """This tokenizer's init arguments around a trained backend, special tokens renamed as the trainer did."""
+        rename = special_tokens_map or {}
+        kwargs = dict(self.init_kwargs)
+        for name in SPECIAL_TOKENS_ATTRIBUTES[:-1]:
+            token = getattr(self, name)
+            if token is None:
+                continue
+            token = rename.get(token, token)
+            current = self._special_tokens_map.get(name)
+            if isinstance(current, AddedToken):  # the same flags under the new name
+                state = {**current.__getstate__(), "content": token, "special": True}
+                token = AddedToken(**state)
+            kwargs[name] = token
+        additional = (self.additional_special_tokens or []) + list(new_special_tokens or [])
+        if additional:
+            kwargs["additional_special_tokens"] = additional
+        trained = type(self)(tokenizer_object=backend, **{**kwargs, **overrides})
+        if "saved_tokenizer_class" in self.__dict__:  # standing in for a reference class (AutoTokenizer)
+            trained.saved_tokenizer_class = self.saved_tokenizer_class
+        return trained
 

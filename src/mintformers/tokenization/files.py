@@ -12,9 +12,10 @@ from typing import Any
 
 from tokenizers import AddedToken
 
-from mintformers.hub import CheckpointError, hub_kwargs, resolve_file
+from mintformers.hub import CheckpointError, hub_kwargs, is_local, resolve_file
 from mintformers.storage import atomic_write_text, save_folder
 
+from .chat_template import CHAT_TEMPLATE_FILE
 from .special_tokens import SPECIAL_TOKENS_ATTRIBUTES
 
 __all__ = [
@@ -66,7 +67,10 @@ class TokenizerFilesMixin:
             "special_tokens_map_file": SPECIAL_TOKENS_MAP_FILE,
             "tokenizer_config_file": TOKENIZER_CONFIG_FILE,
             "tokenizer_file": FULL_TOKENIZER_FILE,
+            "chat_template_file": CHAT_TEMPLATE_FILE,
         }
+        if is_local(name):  # named templates of a Hub repo would need a listing of the repo: local folders only
+            wanted.update(cls._template_files_of(os.path.join(name, hub.get("subfolder") or "")))
         files = {file_id: resolve_file(name, filename, required=False, **hub) for file_id, filename in wanted.items()}
         problem = cls._missing_files(files)
         if problem is not None:
@@ -93,6 +97,7 @@ class TokenizerFilesMixin:
     def _from_pretrained(cls, files: dict[str, Any], name: str, *init_inputs, **kwargs):
         files = dict(files)
         config_file = files.pop("tokenizer_config_file", None)
+        template_files = {k: files.pop(k) for k in list(files) if k.startswith("chat_template_")}
         has_tokenizer_file = files.get("tokenizer_file") is not None
         init_kwargs: dict[str, Any] = {}
         if config_file is not None:
@@ -111,6 +116,9 @@ class TokenizerFilesMixin:
                     f"load from this checkpoint is '{config_class}'. \nThe class this function is called from is "
                     f"'{cls.__name__}'."
                 )
+        chat_template = cls._read_chat_templates(template_files)
+        if chat_template is not None:
+            init_kwargs["chat_template"] = chat_template  # the .jinja files win over tokenizer_config.json
         init_kwargs.update(kwargs)
 
         added_tokens_file = files.pop("added_tokens_file", None)
@@ -208,7 +216,8 @@ class TokenizerFilesMixin:
         push_to_hub: bool = False,
         **kwargs,
     ) -> tuple[str, ...]:
-        """Write tokenizer_config.json, special_tokens_map.json and the vocabulary files (HF layout).
+        """Write tokenizer_config.json, special_tokens_map.json, the chat templates and the vocabulary files (HF layout;
+        `save_jinja_files=False` keeps the chat templates in tokenizer_config.json, as older readers expect).
 
         The files replace the folder's old ones as one atomic save (`mintformers.storage.save_folder`): after a
         crash the folder holds the old tokenizer or the new one. Returns the paths written.
@@ -218,19 +227,29 @@ class TokenizerFilesMixin:
         save_directory = os.fspath(save_directory)
         if os.path.isfile(save_directory):
             raise ValueError(f"Provided path ({save_directory}) should be a directory, not a file")
+        save_jinja_files = kwargs.get("save_jinja_files", True)
         with save_folder(save_directory) as save:  # every tokenizer file replaces the old ones as one atomic save
-            written = self._save_files(str(save.path), legacy_format, filename_prefix)
+            written = self._save_files(str(save.path), legacy_format, filename_prefix, save_jinja_files)
+            # Template files of an earlier save would win over this save's tokenizer_config.json: they go.
+            for stale in self._template_files_to_replace(save_directory, filename_prefix, written, save.final):
+                save.remove(stale)
         return tuple(str(save.final(path)) for path in written)
 
-    def _save_files(self, save_directory: str, legacy_format: bool | None, filename_prefix: str | None) -> tuple[str, ...]:
+    def _save_files(
+        self, save_directory: str, legacy_format: bool | None, filename_prefix: str | None, save_jinja_files: bool
+    ) -> tuple[str, ...]:
         prefix = f"{filename_prefix}-" if filename_prefix else ""
 
         config_file = os.path.join(save_directory, prefix + TOKENIZER_CONFIG_FILE)
-        _atomic_write_text(config_file, _json_text(self._tokenizer_config()))
+        config, template_files = self.save_chat_templates(
+            save_directory, self._tokenizer_config(), filename_prefix, save_jinja_files
+        )
+        _atomic_write_text(config_file, _json_text(config))
         special_file = os.path.join(save_directory, prefix + SPECIAL_TOKENS_MAP_FILE)
         special = self.convert_added_tokens(self.special_tokens_map_extended, save=True, add_type_field=False)
         _atomic_write_text(special_file, _json_text(special))
-        return (config_file, special_file) + self._save_pretrained(save_directory, legacy_format, filename_prefix)
+        written = (config_file, special_file, *template_files)
+        return written + self._save_pretrained(save_directory, legacy_format, filename_prefix)
 
     def _tokenizer_config(self) -> dict[str, Any]:
         """tokenizer_config.json: the init arguments (current values where they are attributes) + added tokens."""
@@ -243,8 +262,6 @@ class TokenizerFilesMixin:
         if "extra_special_tokens" not in self.init_kwargs:
             config["extra_special_tokens"] = self.extra_special_tokens
             config.update(self.extra_special_tokens)
-        if self.chat_template is not None:
-            config["chat_template"] = self.chat_template
         if self.init_inputs:
             config["init_inputs"] = copy.deepcopy(self.init_inputs)
         for file_id in self.vocab_files_names:

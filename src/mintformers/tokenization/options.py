@@ -43,7 +43,9 @@ class TruncationStrategy(ExplicitEnum):
 
 class TensorType(ExplicitEnum):
     PYTORCH = "pt"
+    TENSORFLOW = "tf"
     NUMPY = "np"
+    JAX = "jax"
 
 
 class TokenizerInputError(TypeError, ValueError):

@@ -26,6 +26,7 @@ __all__ = [
     "read_sentencepiece_model",
     "subword_model",
     "unsupported_features",
+    "write_sentencepiece_model",
 ]
 
 SPIECE_UNDERLINE = "▁"
@@ -139,6 +140,51 @@ def read_sentencepiece_model(serialized: bytes) -> SentencePieceSpec:
                 elif field == 5:
                     spec.escape_whitespaces = bool(item)
     return spec
+
+
+def _field(number: int, value: int | float | bytes | str) -> bytes:
+    """One serialized protobuf field: a varint (int), a 32-bit float, or length-delimited bytes / text."""
+    if isinstance(value, bool) or isinstance(value, int):
+        return _encode_varint(number << 3) + _encode_varint(int(value))
+    if isinstance(value, float):
+        return _encode_varint(number << 3 | 5) + struct.pack("<f", value)
+    data = value.encode("utf-8") if isinstance(value, str) else value
+    return _encode_varint(number << 3 | 2) + _encode_varint(len(data)) + data
+
+
+def _encode_varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def write_sentencepiece_model(
+    pieces: list[tuple[str, float, int]],
+    template: bytes | None = None,
+    precompiled_charsmap: bytes = b"",
+    add_dummy_prefix: bool = True,
+    remove_extra_whitespaces: bool = True,
+) -> bytes:
+    """A serialized unigram ModelProto with these (piece, score, type) entries, in id order. With `template` (another
+    model) its trainer and normalizer settings are kept as they are; without, the normalization is built from the
+    rule table and the two whitespace options (the other settings: sentencepiece's defaults)."""
+    out = b"".join(
+        _field(1, _field(1, piece) + _field(2, float(score)) + (_field(3, int(kind)) if kind != PieceType.NORMAL else b""))
+        for piece, score, kind in pieces
+    )
+    if template is not None:
+        return out + b"".join(_field(number, value) for number, value in _proto_fields(template) if number != 1)
+    normalizer = _field(1, "nmt_nfkc" if precompiled_charsmap else "identity")
+    if precompiled_charsmap:
+        normalizer += _field(2, precompiled_charsmap)
+    normalizer += _field(3, add_dummy_prefix) + _field(4, remove_extra_whitespaces) + _field(5, True)
+    return out + _field(2, _field(3, int(ModelType.UNIGRAM))) + _field(3, normalizer)
 
 
 def unsupported_features(spec: SentencePieceSpec) -> list[str]:

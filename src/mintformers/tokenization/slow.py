@@ -102,7 +102,7 @@ class PreTrainedTokenizer(PreTrainedTokenizerBase):
             else:
                 index = current_vocab[token.content]
             if token.special and str(token) not in self.all_special_tokens:
-                self._special_tokens_map["additional_special_tokens"].append(token)
+                self._extend_additional_special_tokens([token])
             self._added_tokens_decoder[index] = token
             self._added_tokens_encoder[token.content] = index
             if self.verbose:
@@ -296,7 +296,7 @@ class PreTrainedTokenizer(PreTrainedTokenizerBase):
         special = set(self.all_special_tokens)
         # Added (non-special) tokens are emitted verbatim, not through convert_tokens_to_string.
         verbatim = (set(self._added_tokens_encoder) - special) | {
-            t for t in self.additional_special_tokens if self.convert_tokens_to_ids(t) >= self.vocab_size
+            t for t in self.additional_special_tokens or [] if self.convert_tokens_to_ids(t) >= self.vocab_size
         }
         if skip_special_tokens:
             tokens = [t for t in tokens if t not in special]

@@ -8,7 +8,7 @@ from typing import Any
 
 from tokenizers import AddedToken
 
-__all__ = ["SPECIAL_TOKENS_ATTRIBUTES", "SpecialTokensMixin"]
+__all__ = ["SPECIAL_TOKENS_ATTRIBUTES", "SpecialTokenError", "SpecialTokensMixin"]
 
 SPECIAL_TOKENS_ATTRIBUTES = [
     "bos_token",
@@ -22,6 +22,11 @@ SPECIAL_TOKENS_ATTRIBUTES = [
 ]
 
 
+class SpecialTokenError(TypeError, ValueError, AssertionError):
+    """A special token given in a form the tokenizer cannot use. Also an AssertionError (the reference checks these
+    with `assert`) and a TypeError / ValueError (what it raises for the other malformed values)."""
+
+
 class _SpecialToken:
     """`tokenizer.cls_token`: the token as a str (None when unset); assign a str or an AddedToken to change it."""
 
@@ -32,9 +37,11 @@ class _SpecialToken:
         if obj is None:
             return self
         value = obj.__dict__["_special_tokens_map"][self.name]
+        if value is None:  # unset (additional_special_tokens too, once set to None: the reference's reading)
+            return None
         if self.name == "additional_special_tokens":
             return [str(token) for token in value]
-        return None if value is None else str(value)
+        return str(value)
 
     def __set__(self, obj, value):
         obj._set_special_token(self.name, value)
@@ -89,8 +96,7 @@ class SpecialTokensMixin:
             if value is None or key not in SPECIAL_TOKENS_ATTRIBUTES:
                 continue
             if key == "additional_special_tokens":
-                if not isinstance(value, (list, tuple)) or not all(isinstance(t, (str, AddedToken)) for t in value):
-                    raise TypeError(f"additional_special_tokens must be a list of str or AddedToken, got {value!r}")
+                _check_token_list(key, value)
             elif not isinstance(value, (str, AddedToken)):
                 raise TypeError(f"Special token {key} has to be either str or AddedToken but got: {type(value)}")
             self._set_special_token(key, value)
@@ -115,11 +121,17 @@ class SpecialTokensMixin:
         raise AttributeError(f"{type(self).__name__} has no attribute {name}")
 
     def _set_special_token(self, name: str, value: Any) -> None:
-        if name == "additional_special_tokens":
-            value = list(value) if value is not None else []
-        elif value is not None and not isinstance(value, (str, AddedToken)):
+        # additional_special_tokens is kept as given (a list, a tuple, or None, which reads back as None).
+        if name != "additional_special_tokens" and value is not None and not isinstance(value, (str, AddedToken)):
             raise ValueError(f"Cannot set a non-string value as the {name}")
         self._special_tokens_map[name] = value
+
+    def _extend_additional_special_tokens(self, tokens: list[str | AddedToken]) -> None:
+        current = self._special_tokens_map["additional_special_tokens"]
+        if isinstance(current, list):
+            current.extend(tokens)
+        else:  # None or a tuple
+            self._special_tokens_map["additional_special_tokens"] = [*(current or ()), *tokens]
 
     @property
     def pad_token_type_id(self) -> int:
@@ -174,25 +186,30 @@ class SpecialTokensMixin:
         added: list[AddedToken] = []
         for key, value in special_tokens_dict.items():
             if key not in self._special_attributes:
-                raise ValueError(f"Key {key} is not a special token; valid keys are {self._special_attributes}")
+                raise SpecialTokenError(
+                    f"Key {key} is not a special token: use one of {self._special_attributes}, or add_tokens() for a "
+                    "token that needs no name."
+                )
             if key == "additional_special_tokens":
-                if not isinstance(value, (list, tuple)) or not all(isinstance(t, (str, AddedToken)) for t in value):
-                    raise ValueError(f"Tokens {value} for key {key} should all be str or AddedToken instances")
+                _check_token_list(key, value)
                 to_add = []
                 for token in value:
                     if isinstance(token, str):
                         token = AddedToken(token, rstrip=False, lstrip=False, normalized=False, special=True)
-                    if not replace_additional_special_tokens and str(token) in self.additional_special_tokens:
+                    if not replace_additional_special_tokens and str(token) in (self.additional_special_tokens or []):
                         continue
                     to_add.append(token)
                 if replace_additional_special_tokens and to_add:
                     self._set_special_token(key, to_add)
                 else:
-                    self._special_tokens_map["additional_special_tokens"].extend(to_add)
+                    self._extend_additional_special_tokens(to_add)
                 added += to_add
             else:
                 if not isinstance(value, (str, AddedToken)):
-                    raise ValueError(f"Token {value} for key {key} should be a str or an AddedToken instance")
+                    raise SpecialTokenError(
+                        f"Token {value!r} for key {key} should be a str or an AddedToken instance, not "
+                        f"{type(value).__name__}."
+                    )
                 if isinstance(value, str):
                     value = AddedToken(value, rstrip=False, lstrip=False, normalized=False, special=True)
                 self._set_special_token(key, value)
@@ -217,3 +234,11 @@ class SpecialTokensMixin:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ vocabulary (subclasses)
+
+
+def _check_token_list(key: str, value: Any) -> None:
+    if not isinstance(value, (list, tuple)) or not all(isinstance(t, (str, AddedToken)) for t in value):
+        raise SpecialTokenError(
+            f"Tokens {value!r} for key {key} should all be str or AddedToken instances, given as a list "
+            f'(e.g. {{"{key}": ["<tool>", "</tool>"]}}).'
+        )
