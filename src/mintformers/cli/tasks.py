@@ -209,13 +209,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     pipe = _pipeline(args)
     if isinstance(prompt, list):
         return _generate_reply(args, pipe, prompt)
-    kwargs: dict[str, Any] = {"max_new_tokens": args.max_new_tokens, "do_sample": args.temperature > 0}
-    if args.temperature > 0:
-        kwargs["temperature"] = args.temperature
-    if args.seed is not None:
-        import torch
-
-        torch.manual_seed(args.seed)
+    kwargs = _generation_options(args)
     if args.json:
         emit_json({"prompt": prompt, "generated": pipe(prompt, **kwargs)})
         return EXIT_OK
@@ -227,18 +221,23 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _generation_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Greedy unless --temperature > 0 (then seeded by --seed). Greedy passes the neutral temperature 1.0: the
+    pipeline's default (0.7, the reference's) would only draw a warning that sampling options go unused."""
+    if args.seed is not None:
+        import torch
+
+        torch.manual_seed(args.seed)
+    sampling = args.temperature > 0
+    return {"max_new_tokens": args.max_new_tokens, "do_sample": sampling, "temperature": args.temperature if sampling else 1.0}
+
+
 def _generate_reply(args: argparse.Namespace, pipe, messages: list[dict]) -> int:
     """The assistant's reply to `messages`, streamed (or the whole conversation with --json)."""
     from .chat import apply_template_option
 
     apply_template_option(args, pipe.tokenizer)
-    kwargs: dict[str, Any] = {"max_new_tokens": args.max_new_tokens, "do_sample": args.temperature > 0}
-    if args.temperature > 0:
-        kwargs["temperature"] = args.temperature
-    if args.seed is not None:
-        import torch
-
-        torch.manual_seed(args.seed)
+    kwargs = _generation_options(args)
     if args.json:
         emit_json({"messages": messages, "generated": pipe(messages, **kwargs)})
         return EXIT_OK

@@ -165,8 +165,6 @@ class TextGenerationPipeline(Pipeline):
                 defaults[name] = value
         if "max_length" in given or model_sets("max_length"):
             defaults.pop("max_new_tokens", None)  # honour a max_length chosen by the call or the model
-        if given.get("do_sample") is False:  # greedy by request: a default temperature would only draw a warning
-            defaults.pop("temperature", None)
         if "pad_token_id" not in given and getattr(model_config, "pad_token_id", None) is None:
             defaults["pad_token_id"] = self.pad_token_id
         return defaults
