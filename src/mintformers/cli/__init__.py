@@ -8,6 +8,8 @@
     mintformers convert MODEL OUT [--dtype bf16]        re-save as safetensors (sharded, atomically)
     mintformers fill-mask|classify|ner|qa|generate|extract ...   task pipelines
     mintformers serve [TASK]                            one model behind a JSON API over HTTP
+    mintformers train --task T --model M --train F -o D  fine-tune (torchrun -m mintformers train: DDP / FSDP)
+    mintformers embed --ray [ADDRESS] INPUT -o DIR      embed a corpus on Ray, resumably (Parquet parts)
 
 Adding a command: write `cli/<group>.py` with `register(commands)` (see `cli/common.py`: `add_command`,
 `add_model_option`, `add_runtime_options`) and add the module's name to COMMAND_GROUPS.
@@ -46,6 +48,7 @@ COMMAND_GROUPS = (
     "checkpoints",  # info, convert
     "tasks",        # fill-mask, classify, ner, qa, generate, extract
     "serve",
+    "train",        # train (mintformers.training; torchrun -m mintformers train for DDP / FSDP)
 )
 
 

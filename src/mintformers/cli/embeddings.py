@@ -28,6 +28,7 @@ from .common import (
     show_progress,
     texts,
 )
+from .ray_embed import add_ray_options, cmd_embed_ray
 
 DEMO_QUERIES = (
     "How do plants make their food?",
@@ -61,13 +62,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--rebuild", action="store_true", help="re-embed the corpus even if --index matches")
     p.add_argument("--top-k", type=positive_int, default=5, help="results per query (default 5)")
 
-    p = add_command(commands, "embed", cmd_embed, "embed a text file, one text per line")
+    p = add_command(commands, "embed", cmd_embed, "embed a text file, one text per line (--ray: a corpus, on Ray)")
     add_model_option(p)
     add_runtime_options(p)
     add_encoding_option(p)
-    p.add_argument("file", metavar="FILE", help="text file, or - for stdin")
+    p.add_argument("file", nargs="*", metavar="FILE", help="text file, or - for stdin (--ray: .jsonl/.parquet/.txt files or folders)")
     p.add_argument("-o", "--output", required=True, help="OUT.npy (+ OUT.jsonl with the texts) or OUT.jsonl (vectors inline)")
     p.add_argument("--normalize", action="store_true", help="scale embeddings to unit length")
+    add_ray_options(p)
 
 
 def read_corpus(path: str, encoding: str | None = None) -> list[dict[str, Any]]:
@@ -230,6 +232,11 @@ def cmd_embed(args: argparse.Namespace) -> int:
     from ..embeddings import save_embeddings
     from ..storage import atomic_path
 
+    if args.ray is not None:
+        return cmd_embed_ray(args)
+    if len(args.file) != 1:
+        raise CLIError("Give one text file to embed (several inputs and folders need --ray).")
+    args.file = args.file[0]
     out = Path(args.output)
     if out.suffix not in (".npy", ".jsonl"):
         raise CLIError(f"Output {args.output} must end in .npy (array + .jsonl sidecar) or .jsonl (one JSON per text).")

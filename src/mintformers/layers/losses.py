@@ -11,6 +11,7 @@ __all__ = [
     "question_answering_loss",
     "masked_lm_loss",
     "causal_lm_loss",
+    "multiple_negatives_ranking_loss",
 ]
 
 
@@ -62,3 +63,13 @@ def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Next-token loss: position t predicts labels[t+1]; computed in fp32; -100 ignored."""
     labels = F.pad(labels.to(logits.device), (0, 1), value=-100)[..., 1:]
     return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
+
+
+def multiple_negatives_ranking_loss(anchors: torch.Tensor, candidates: torch.Tensor, scale: float = 20.0) -> torch.Tensor:
+    """In-batch negatives, as sentence-transformers' MultipleNegativesRankingLoss (default settings) computes it.
+
+    anchors (B, D); candidates (k·B, D): the B positives (row i belongs to anchor i), then any hard negatives.
+    Cross-entropy over scale × cos(anchor i, every candidate), the target being anchor i's positive.
+    """
+    scores = F.normalize(anchors, p=2, dim=1) @ F.normalize(candidates, p=2, dim=1).T * scale  # (B, k·B)
+    return F.cross_entropy(scores, torch.arange(len(anchors), device=scores.device))
