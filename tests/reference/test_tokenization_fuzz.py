@@ -30,7 +30,7 @@ from pipelines.tiny import WORDS, write_ernie_m_tokenizer, write_tokenizer  # no
 FUZZ = settings(
     max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-# Any character but lone surrogates (which no str that came from UTF-8 holds; see test_lone_surrogates), mixed with
+# Any character but lone surrogates (which tokenizers refuse by name: tests/tokenization/test_bad_inputs.py), mixed with
 # the vocabulary's words and ASCII so that the texts also hit real tokens.
 characters = st.characters(exclude_categories=["Cs"])
 pieces = st.one_of(characters, st.sampled_from(list(WORDS) + [" ", "  ", "\t", "\n", "[SEP]", "[MASK]", "<s>"]))

@@ -7,12 +7,12 @@ Classes are imported by name on first use, so a family's module loads only when 
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import os
 from typing import Any
 
 from mintformers.hub import HUB_KWARGS, CheckpointError, resolve_file
+from mintformers.storage import read_json
 
 __all__ = ["AutoTokenizer", "TOKENIZER_CLASSES", "GENERIC_FAST_DEFAULTS"]
 
@@ -70,10 +70,7 @@ def _pick(slow: str | None, fast: str | None, use_fast: bool) -> type:
 
 
 def _read_json(path) -> dict:
-    if path is None:
-        return {}
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    return {} if path is None else read_json(path)
 
 
 class AutoTokenizer:

@@ -37,6 +37,7 @@ from .files import (  # noqa: F401
 from .options import (  # noqa: F401
     EncodedInput,
     ExplicitEnum,
+    LoneSurrogateError,
     PaddingStrategy,
     PreTokenizedInput,
     TensorType,
@@ -47,6 +48,7 @@ from .options import (  # noqa: F401
     _describe,
     _EncodeOptions,
     _is_text,
+    check_surrogates,
 )
 from .special_tokens import SPECIAL_TOKENS_ATTRIBUTES, SpecialTokensMixin  # noqa: F401
 
@@ -349,6 +351,8 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, ChatTemplateMixin, TokenizerFi
             return_offsets_mapping=return_offsets_mapping,
             return_length=return_length,
         )  # fmt: skip
+        check_surrogates(text, "The text")
+        check_surrogates(text_pair, "The text_pair")
         return self._encode_one(text, text_pair, options, kwargs)
 
     def batch_encode_plus(
@@ -389,6 +393,7 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, ChatTemplateMixin, TokenizerFi
             return_offsets_mapping=return_offsets_mapping,
             return_length=return_length,
         )  # fmt: skip
+        check_surrogates(batch_text_or_text_pairs, "The batch")  # item i is "The batch[i]"; its pair "[i][1]"
         return self._encode_batch(list(batch_text_or_text_pairs), options, kwargs)
 
     def _resolve_options(

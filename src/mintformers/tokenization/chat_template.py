@@ -189,6 +189,21 @@ def _cut_at_tag(text: str, final_text: str) -> str:
     return text[:at].rstrip()  # the template trimmed the tag's trailing space: trim the message's too
 
 
+def _check_messages(conversations: list, is_batched: bool) -> None:
+    from .options import check_surrogates
+
+    for c, chat in enumerate(conversations):
+        for m, message in enumerate(getattr(chat, "messages", chat)):
+            where = (f"conversation {c}, " if is_batched else "") + f"message {m}"
+            content = message.get("content") if isinstance(message, dict) else None
+            if isinstance(content, str):
+                check_surrogates(content, f"The content of {where}")
+            elif isinstance(content, (list, tuple)):
+                for b, block in enumerate(content):
+                    if isinstance(block, dict) and isinstance(block.get("text"), str):
+                        check_surrogates(block["text"], f"The text of block {b} of {where}")
+
+
 # ------------------------------------------------------------------------------------ tools given as functions
 
 
@@ -390,6 +405,8 @@ class ChatTemplateMixin:
             isinstance(conversation[0], (list, tuple)) or hasattr(conversation[0], "messages")
         )
         conversations = conversation if is_batched else [conversation]
+        if tokenize:  # name the message, not a position in the rendered text
+            _check_messages(conversations, is_batched)
         texts, spans = render_chat(
             conversations,
             template,

@@ -35,7 +35,7 @@ from typing import Any
 
 import sentencepiece as spm
 
-from mintformers.storage import atomic_path
+from mintformers.storage import CheckpointError, atomic_path
 
 from .base import AddedToken, BatchEncoding, PaddingStrategy, TokenizerInputError, _atomic_write_text, _EncodeOptions
 from .sentencepiece import SPIECE_UNDERLINE, SentencePieceNormalizer, read_sentencepiece_model
@@ -242,6 +242,11 @@ class ErnieMTokenizer(_ErnieMFormat, PreTrainedTokenizer):
         if vocab_file is not None:
             vocab_file = os.fspath(vocab_file)
             self.vocab = _load_vocab(vocab_file)
+            if not self.vocab or list(self.vocab) == [""]:
+                raise CheckpointError(
+                    f"The vocabulary file {vocab_file!r} is empty (an interrupted download or copy?). Re-download the "
+                    "checkpoint, or pass no vocab_file to use the sentencepiece model's own ids."
+                )
             self.missing_pieces = _check_vocab_matches(
                 self.vocab, self.sp_model, str(unk_token), vocab_file, self.sentencepiece_model_ckpt
             )

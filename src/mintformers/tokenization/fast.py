@@ -31,6 +31,7 @@ from .base import (
     _atomic_write_text,
     _EncodeOptions,
 )
+from .files import read_tokenizer_file
 from .training import train_backend
 
 __all__ = ["PreTrainedTokenizerFast"]
@@ -70,7 +71,7 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
         if tokenizer_object is not None:
             backend = copy.deepcopy(tokenizer_object)
         elif tokenizer_file is not None and not from_slow:
-            backend = Tokenizer.from_file(os.fspath(tokenizer_file))
+            backend = read_tokenizer_file(tokenizer_file)
         elif slow_tokenizer is not None or self.slow_tokenizer_class is not None:
             # No tokenizer.json: build the slow tokenizer from the vocabulary files and convert it (its init
             # arguments become ours, as in the reference).

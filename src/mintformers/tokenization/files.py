@@ -10,10 +10,10 @@ import logging
 import os
 from typing import Any
 
-from tokenizers import AddedToken
+from tokenizers import AddedToken, Tokenizer
 
 from mintformers.hub import CheckpointError, hub_kwargs, is_local, resolve_file
-from mintformers.storage import atomic_write_text, save_folder
+from mintformers.storage import atomic_write_text, read_json, save_folder
 
 from .chat_template import CHAT_TEMPLATE_FILE
 from .special_tokens import SPECIAL_TOKENS_ATTRIBUTES
@@ -37,6 +37,44 @@ FULL_TOKENIZER_FILE = "tokenizer.json"
 def _atomic_write_text(path: str, text: str) -> None:
     """Write `text` to `path` atomically (within save_pretrained: as part of the folder's one atomic save)."""
     atomic_write_text(path, text)
+
+
+def read_tokenizer_file(path: str | os.PathLike) -> Tokenizer:
+    """A `tokenizers.Tokenizer` from tokenizer.json, or a CheckpointError that names the file, what is wrong with it
+    (unreadable, not JSON / truncated, a schema this tokenizers version rejects) and what to do."""
+    path = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except UnicodeDecodeError as e:
+        raise CheckpointError(
+            f"{path!r} is not UTF-8 text (byte {e.start}), so it is not a tokenizer.json. Re-download the checkpoint, "
+            "or save the tokenizer again with save_pretrained()."
+        ) from None
+    except OSError as e:
+        raise CheckpointError(
+            f"Cannot read the tokenizer file {path!r} ({e.strerror or e}). Check that it is a readable file, or "
+            "re-download the checkpoint."
+        ) from None
+    try:
+        return Tokenizer.from_str(text)
+    except Exception as e:  # tokenizers raises a bare Exception for every problem: tell them apart
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as bad:
+            ends_early = not text.rstrip().endswith("}")  # a tokenizer.json is one JSON object
+            raise CheckpointError(
+                f"{path!r} is not valid JSON ({bad.msg} at line {bad.lineno}, column {bad.colno})"
+                + ("; it ends early: the file is truncated (an interrupted download or copy)" if ends_early else "")
+                + ". Re-download the checkpoint, or save the tokenizer again with save_pretrained()."
+            ) from None
+        import tokenizers
+
+        raise CheckpointError(
+            f"tokenizers {tokenizers.__version__} cannot read {path!r}: {e}. The file is valid JSON but not a "
+            "tokenizer this version understands (written by a newer tokenizers, or edited by hand): upgrade "
+            "tokenizers (pip install -U tokenizers), or save the tokenizer again with this version."
+        ) from None
 
 
 def _json_text(obj: Any) -> str:
@@ -101,8 +139,7 @@ class TokenizerFilesMixin:
         has_tokenizer_file = files.get("tokenizer_file") is not None
         init_kwargs: dict[str, Any] = {}
         if config_file is not None:
-            with open(config_file, encoding="utf-8") as f:
-                init_kwargs = json.load(f)
+            init_kwargs = read_json(config_file)
             config_class = init_kwargs.pop("tokenizer_class", None)
             if not has_tokenizer_file:
                 init_kwargs.pop("tokenizer_file", None)
@@ -141,9 +178,7 @@ class TokenizerFilesMixin:
                 by_content[str(token)] = token
         else:
             if special_tokens_map_file is not None:
-                with open(special_tokens_map_file, encoding="utf-8") as f:
-                    special_tokens_map = json.load(f)
-                for key, value in special_tokens_map.items():
+                for key, value in read_json(special_tokens_map_file).items():
                     if key in kwargs and kwargs[key]:
                         continue
                     if isinstance(value, dict):
@@ -163,21 +198,17 @@ class TokenizerFilesMixin:
                     value = init_kwargs.get(key)
                     if value is not None:
                         special |= {str(t) for t in value} if key == "additional_special_tokens" else {str(value)}
-                with open(added_tokens_file, encoding="utf-8") as f:
-                    for content, index in json.load(f).items():
-                        is_special = content in special
-                        token = AddedToken(
-                            content, rstrip=False, lstrip=False, normalized=not is_special, special=is_special
-                        )
-                        added_decoder[index] = token
-                        by_content[content] = token
+                for content, index in read_json(added_tokens_file).items():
+                    is_special = content in special
+                    token = AddedToken(content, rstrip=False, lstrip=False, normalized=not is_special, special=is_special)
+                    added_decoder[index] = token
+                    by_content[content] = token
             if tokenizer_file is not None:
-                with open(tokenizer_file, encoding="utf-8") as f:
-                    for entry in json.load(f).get("added_tokens", []):
-                        entry = dict(entry)
-                        index = entry.pop("id")
-                        added_decoder[index] = AddedToken(**entry)
-                        by_content[str(added_decoder[index])] = added_decoder[index]
+                for entry in read_json(tokenizer_file).get("added_tokens", []):
+                    entry = dict(entry)
+                    index = entry.pop("id")
+                    added_decoder[index] = AddedToken(**entry)
+                    by_content[str(added_decoder[index])] = added_decoder[index]
 
         init_kwargs["added_tokens_decoder"] = added_decoder
         init_kwargs = cls.convert_added_tokens(init_kwargs, save=False)

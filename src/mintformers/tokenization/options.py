@@ -3,12 +3,14 @@ checks on the shape of its text inputs."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 __all__ = [
     "ExplicitEnum",
+    "LoneSurrogateError",
     "PaddingStrategy",
     "TensorType",
     "TokenizerInputError",
@@ -101,3 +103,36 @@ def _describe(t: Any) -> str:
         inner = f" containing {type(bad).__name__} ({bad!r:.40})" if bad is not None else ""
         return f"{type(t).__name__}{inner}"
     return f"{type(t).__name__} ({t!r:.40})"
+
+
+# ---- lone surrogates ----------------------------------------------------------------------------------------------
+
+
+class LoneSurrogateError(TokenizerInputError, UnicodeError):
+    """A text holds half of a UTF-16 surrogate pair (U+D800-U+DFFF), which is not a character: no tokenizer can
+    handle it (the Rust backend rejects the text, a Python one would drop it silently)."""
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_surrogates(value: Any, where: str = "The text") -> None:
+    """Raise LoneSurrogateError naming the first lone surrogate in `value` (a str, or lists / tuples of them, as a
+    tokenizer call takes them): which text, the character, its position and the text around it."""
+    if isinstance(value, str):
+        if value.isascii():
+            return
+        match = _SURROGATE.search(value)
+        if match is not None:
+            at = match.start()
+            around = value[max(0, at - 20) : at + 20].encode("ascii", "backslashreplace").decode("ascii")
+            raise LoneSurrogateError(
+                f"{where} has a lone surrogate {ascii(match.group())[1:-1]} at position {at} (near '{around}'): half "
+                "of a UTF-16 pair, not a character, so it cannot be tokenized. It comes from text decoded with "
+                "errors='surrogateescape' or a JSON \\uXXXX escape missing its pair; repair the text first, e.g. "
+                "text.encode('utf-8', 'replace').decode('utf-8') turns it into '?'."
+            )
+    elif isinstance(value, (list, tuple)) and not (value and isinstance(value[0], int)):  # (ids: nothing to check)
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or not item.isascii():
+                check_surrogates(item, f"{where}[{i}]")

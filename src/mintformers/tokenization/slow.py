@@ -20,6 +20,7 @@ from .base import (
     PreTrainedTokenizerBase,
     TokenizerInputError,
     _EncodeOptions,
+    check_surrogates,
 )
 
 __all__ = ["PreTrainedTokenizer"]
@@ -146,6 +147,7 @@ class PreTrainedTokenizer(PreTrainedTokenizerBase):
 
     def tokenize(self, text: str, **kwargs) -> list[str]:
         """Text → tokens; added tokens are never split (unless `split_special_tokens=True`)."""
+        check_surrogates(text)
         split_special_tokens = kwargs.pop("split_special_tokens", self.split_special_tokens)
         text, kwargs = self.prepare_for_tokenization(text, **kwargs)
         if kwargs:

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
+from mintformers.hub import CheckpointError
+
 from .base import AddedToken, _atomic_write_text
 from .fast import PreTrainedTokenizerFast
 from .slow import PreTrainedTokenizer
@@ -39,8 +41,30 @@ VOCAB_FILE = "vocab.txt"
 
 def load_vocab(vocab_file: str | os.PathLike) -> dict[str, int]:
     """vocab.txt → {token: line number}."""
-    with open(vocab_file, encoding="utf-8") as f:
-        return {line.rstrip("\n"): index for index, line in enumerate(f.readlines())}
+    try:
+        with open(vocab_file, encoding="utf-8") as f:
+            return {line.rstrip("\n"): index for index, line in enumerate(f.readlines())}
+    except UnicodeDecodeError as e:
+        raise CheckpointError(
+            f"The vocabulary file {os.fspath(vocab_file)!r} is not UTF-8 text (byte {e.start}): it is not a vocab.txt. "
+            "Re-download the checkpoint, or save the tokenizer again with save_pretrained()."
+        ) from None
+
+
+def check_vocab(vocab: dict[str, int], vocab_file: str | os.PathLike, unk_token: str) -> None:
+    """A vocab.txt the tokenizer can work with: not empty, and holding its unknown token (without it every unknown
+    word would get an id the model has no embedding for)."""
+    if not vocab or list(vocab) == [""]:
+        raise CheckpointError(
+            f"The vocabulary file {os.fspath(vocab_file)!r} is empty (an interrupted download or copy?): every word "
+            "would be unknown. Re-download the checkpoint, or pass the vocab.txt it was trained with."
+        )
+    if unk_token not in vocab:
+        raise CheckpointError(
+            f"The vocabulary file {os.fspath(vocab_file)!r} ({len(vocab)} tokens) has no {unk_token!r} (unk_token), "
+            "so unknown words would have no id. Pass the vocab.txt the model was trained with, or unk_token= the "
+            "unknown token this vocabulary uses."
+        )
 
 
 def save_vocab(vocab: dict[str, int], path: str) -> None:
@@ -272,6 +296,7 @@ class _WordPieceTokenizer(PreTrainedTokenizer):
                 f"model use `tokenizer = {type(self).__name__}.from_pretrained(PRETRAINED_MODEL_NAME)`"
             )
         self.vocab = load_vocab(vocab_file)
+        check_vocab(self.vocab, vocab_file, str(kwargs.get("unk_token")))
         self.ids_to_tokens = {index: token for token, index in self.vocab.items()}
         self.do_basic_tokenize = do_basic_tokenize
         self._do_lower_case = do_lower_case
