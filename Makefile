@@ -22,6 +22,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) tools/fetch_models.py
+	sh tools/install_test_packages.sh          # chromium and curl for the server tests (apt-get, when missing)
 	MINTFORMERS_REQUIRE_REAL_WEIGHTS=1 $(PY) -m pytest -n 2 -q
 
 lint: $(STAMP)

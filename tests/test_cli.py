@@ -306,8 +306,9 @@ def test_every_option_has_help_and_only_where_it_means_something():
     for name in ("info", "convert"):
         assert not options[name] & {"--device", "--batch-size", "--model"}, name
     assert "--dtype" in options["convert"] and "--dtype" not in options["info"]
-    for name in ("demo", "similarity", "search", "embed", "fill-mask", "classify", "ner", "extract", "serve"):
+    for name in ("demo", "similarity", "search", "embed", "fill-mask", "classify", "ner", "extract"):
         assert {"--model", "--device", "--dtype", "--batch-size"} <= options[name], name
+    assert {"--model", "--device", "--dtype", "--max-batch-requests"} <= options["serve"]  # the server batches
     assert "--json" not in options["serve"]  # it prints no results
 
 
@@ -412,6 +413,7 @@ HUB_STAND_INS = {
     "path/to/uie-m": "ie",
     "google/mobilebert-uncased": "cls",
     "sentence-transformers/all-MiniLM-L6-v2": "st",
+    "cross-encoder/ms-marco-MiniLM-L6-v2": "cls",
 }
 
 
@@ -421,15 +423,11 @@ def test_readme_has_every_command():
         assert f"mintformers {command}" in text, f"README has no example of `mintformers {command}`"
 
 
-def _interrupt(server) -> None:
-    raise KeyboardInterrupt
-
-
 @pytest.mark.parametrize("command, expected, illustrative", example_commands())
 def test_readme_console_examples(capsys, monkeypatch, models, readme_workdir, minilm_dir, command, expected, illustrative):
     monkeypatch.chdir(readme_workdir)
-    # `serve` binds a free port and stops at once, as if Ctrl-C came (tests/test_server.py runs real servers)
-    monkeypatch.setattr("mintformers.server.ThreadingHTTPServer.serve_forever", _interrupt)
+    # `serve` binds a free port and stops at once, as if Ctrl-C came (tests/server/ runs real servers)
+    monkeypatch.setattr("mintformers.server.run.Server.run", lambda server, sockets=None: None)
     argv = shlex.split(command)[1:]
     for i, arg in enumerate(argv):
         if arg in HUB_STAND_INS:

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import torch
 
-__all__ = ["Pipeline", "Chunk", "resolve_device"]
+__all__ = ["Pipeline", "Chunk", "resolve_device", "padding_changes_outputs"]
 
 logger = logging.getLogger(__name__)
 
@@ -272,11 +272,7 @@ class Pipeline:
             yield self.postprocess(chunks if self.chunked else chunks[0], **post)
 
     def _padding_changes_outputs(self) -> bool:
-        """True for models whose real tokens see padding despite the attention mask: MobileBERT's trigram input
-        concatenates each token with its neighbours' embeddings, so the last real token sees a pad embedding in a
-        batch but zeros alone."""
-        config = getattr(self.model, "config", None)
-        return getattr(config, "model_type", None) == "mobilebert" and bool(getattr(config, "trigram_input", False))
+        return padding_changes_outputs(self.model)
 
     def _run_batch(self, chunks: list[Chunk], fwd: dict) -> None:
         lengths = {len(c) for c in chunks}
@@ -335,6 +331,14 @@ class Pipeline:
         """The model inputs of one encoded sequence (row `index` of a batched encoding)."""
         names = [n for n in self.tokenizer.model_input_names if n in encoding]
         return {n: list(encoding[n] if index is None else encoding[n][index]) for n in names}
+
+
+def padding_changes_outputs(model: Any) -> bool:
+    """True for models whose real tokens see padding despite the attention mask: MobileBERT's trigram input
+    concatenates each token with its neighbours' embeddings, so the last real token sees a pad embedding in a batch
+    but zeros alone. Such rows are batched with rows of their own length only."""
+    config = getattr(model, "config", None)
+    return getattr(config, "model_type", None) == "mobilebert" and bool(getattr(config, "trigram_input", False))
 
 
 def _check_batch_size(batch_size: Any) -> int:

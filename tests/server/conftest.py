@@ -1,0 +1,122 @@
+"""Fixtures of the server tests (helpers live in server_helpers.py): real servers on 127.0.0.1 (a free port each), serving the bundled
+all-MiniLM-L6-v2 or the tiny task checkpoints (tests/task_models.py), stopped at the end of their scope."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from mintformers import BertForSequenceClassification
+from mintformers.embeddings import SentenceEncoder
+from mintformers.server import BackgroundServer, Limits, create_app
+from test_embeddings import make_tiny_checkpoint
+
+
+@pytest.fixture(scope="session")
+def minilm(minilm_dir) -> SentenceEncoder:
+    return SentenceEncoder.from_pretrained(minilm_dir)
+
+
+FAMILY_SIZES = {
+    "mpnet": {},
+    "ernie_m": {},
+    "mobilebert": dict(hidden_size=32, embedding_size=16, intra_bottleneck_size=16, intermediate_size=24, num_hidden_layers=2,
+                       num_attention_heads=4, num_feedforward_networks=2, max_position_embeddings=64),
+    "mpt": dict(d_model=32, n_heads=4, n_layers=2, max_seq_len=64),
+}
+
+
+@pytest.fixture(scope="session")
+def family_encoders(models, tmp_path_factory) -> dict[str, Path]:
+    """A tiny plain checkpoint of each family besides BERT (the `st` model), sharing the WordPiece tokenizer, its
+    weights re-drawn (so the padding token's embedding is not zero, as in real MobileBERT checkpoints)."""
+    from mintformers import AutoModel
+    from task_models import make_tiny_family
+
+    from parity import perturb_
+
+    root = tmp_path_factory.mktemp("families")
+    paths = {}
+    for family, sizes in FAMILY_SIZES.items():
+        path = make_tiny_family(root / family, models["base"], family, "AutoModel", **sizes)
+        model = perturb_(AutoModel.from_pretrained(path), seed=1)
+        model.save_pretrained(path)
+        paths[family] = path
+    return paths
+
+
+@pytest.fixture(scope="session")
+def tiny_models(models, tmp_path_factory) -> dict[str, Path]:
+    """The task checkpoints plus a one-label classifier (a cross-encoder, for /rerank)."""
+    rerank = make_tiny_checkpoint(tmp_path_factory.mktemp("rerank") / "rerank", BertForSequenceClassification, num_labels=1)
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
+        shutil.copy(models["cls"] / name, rerank / name)
+    return {**models, "rerank": rerank}
+
+
+class Servers:
+    """start(task, model, **limits) → base URL of a running server; all stop at teardown."""
+
+    def __init__(self):
+        self.running: list[BackgroundServer] = []
+
+    def start(self, task: str, model=None, *, load=None, api_key: str | None = None, name: str = "tiny", **limits) -> str:
+        app = create_app(task, model, load=load, model_name=name, limits=Limits(**limits), api_key=api_key)
+        server = BackgroundServer(app)
+        self.running.append(server)
+        return server.start()
+
+    def app(self, url: str):
+        return next(s.app for s in self.running if s.url == url)
+
+    def stop(self) -> None:
+        for server in self.running:
+            server.stop()
+
+
+@pytest.fixture
+def servers():
+    running = Servers()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def module_servers():
+    running = Servers()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def minilm_url(module_servers, minilm) -> str:
+    """A server of all-MiniLM-L6-v2 shared by a test module."""
+    return module_servers.start("embed", minilm, name="all-MiniLM-L6-v2")
+
+
+@pytest.fixture
+def slow_steps():
+    """slow_steps(model, seconds): every forward of `model` takes `seconds` longer (to hold a pass or a generation
+    step while requests pile up, or while a client leaves); removed at the end of the test."""
+    handles = []
+
+    def slow(model: torch.nn.Module, seconds: float):
+        import time
+
+        handles.append(model.register_forward_pre_hook(lambda module, args: time.sleep(seconds)))
+
+    yield slow
+    for handle in handles:
+        handle.remove()
+
+
+@pytest.fixture
+def server_logs(caplog):
+    """Every log record of the server and of uvicorn during the test."""
+    caplog.set_level(logging.DEBUG, logger="uvicorn")
+    caplog.set_level(logging.DEBUG, logger="mintformers")
+    return caplog

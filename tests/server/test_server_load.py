@@ -1,0 +1,283 @@
+"""Load and faults, on 127.0.0.1 with bounded counts: batching (forward passes counted), many clients, the
+concurrency limit, clients that vanish, slow and idle connections, huge requests, and a graceful SIGTERM. After
+each, the server is healthy and correct."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from server_helpers import task_pipeline, tracebacks
+
+from mintformers.embeddings import SentenceEncoder
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def metric(url: str, name: str) -> float:
+    match = re.search(rf"^{name} (\S+)$", httpx.get(url + "/metrics").text, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+def address(url: str) -> tuple[str, int]:
+    host, port = url.removeprefix("http://").split(":")
+    return host, int(port)
+
+
+def request_bytes(path: str, body: bytes) -> bytes:
+    return (b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+            % (path.encode(), len(body), body))
+
+
+def assert_healthy(url: str, encoder: SentenceEncoder) -> None:
+    assert httpx.get(url + "/health").status_code == 200
+    got = httpx.post(url + "/embed", json={"inputs": ["still", "fine"], "normalize": False}, timeout=30).json()
+    np.testing.assert_allclose(got, encoder.encode(["still", "fine"]), atol=1e-5)
+
+
+async def _many(url: str, bodies: list[tuple[str, dict]], concurrency: int) -> list[httpx.Response]:
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+        return await asyncio.gather(*(client.post(path, json=body) for path, body in bodies))
+
+
+def test_concurrent_one_text_requests_share_forward_passes(servers, models, slow_steps):
+    encoder = SentenceEncoder.from_pretrained(models["st"])
+    url = servers.start("embed", encoder)
+    texts = [f"sentence number {i} about {'cats ' * (i % 7)}" for i in range(48)]
+    slow_steps(encoder.model, 0.05)  # each pass takes a while: requests arriving meanwhile pile up
+    answers = asyncio.run(_many(url, [("/embed", {"inputs": t, "normalize": False}) for t in texts], 48))
+    passes = metric(url, "mintformers_forward_passes_total")
+    assert all(a.status_code == 200 for a in answers)
+    assert passes <= len(texts) / 4, f"{passes} forward passes for {len(texts)} requests"
+    assert metric(url, "mintformers_batch_rows_sum") == len(texts)
+    got = np.array([a.json()[0] for a in answers])
+    want = encoder.encode(texts)  # unbatched: each text's result does not depend on its batch
+    cos = (got * want).sum(1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(want, axis=1))
+    assert cos.min() >= 0.99999
+
+
+def test_many_clients_mixed_routes_zero_errors(minilm_url, minilm):
+    texts = [f"client {i} asks about {w}" for i, w in enumerate(["cats", "trains", "bread", "music"] * 16)]
+    bodies = []
+    for i, text in enumerate(texts):
+        route = i % 4
+        if route == 0:
+            bodies.append(("/embed", {"inputs": text}))
+        elif route == 1:
+            bodies.append(("/v1/embeddings", {"input": [text, "another one"]}))
+        elif route == 2:
+            bodies.append(("/similarity", {"inputs": {"source_sentence": text, "sentences": ["cats", "trains"]}}))
+        else:
+            bodies.append(("/tokenize", {"inputs": text}))
+    answers = asyncio.run(_many(minilm_url, bodies, 64))
+    assert [a.status_code for a in answers] == [200] * len(bodies)
+    embedded = [(texts[i], a.json()[0]) for i, a in enumerate(answers) if i % 4 == 0]
+    want = minilm.encode([t for t, _ in embedded], normalize_embeddings=True)
+    np.testing.assert_allclose([v for _, v in embedded], want, atol=1e-5)
+    assert_healthy(minilm_url, minilm)
+
+
+def test_over_the_limit_429_then_recovery(servers, models, slow_steps):
+    encoder = SentenceEncoder.from_pretrained(models["st"])
+    url = servers.start("embed", encoder, max_concurrent_requests=2)
+    slow_steps(encoder.model, 0.3)
+    answers = asyncio.run(_many(url, [("/embed", {"inputs": f"text {i}"}) for i in range(8)], 8))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses.count(200) >= 2 and statuses.count(429) >= 4 and set(statuses) == {200, 429}
+    refused = next(a for a in answers if a.status_code == 429)
+    assert refused.headers["retry-after"] == "1" and "--max-concurrent-requests" in refused.json()["error"]
+    assert httpx.get(url + "/health").status_code == 200  # GET routes are never refused
+    answers = [httpx.post(url + "/embed", json={"inputs": f"text {i}"}, timeout=30) for i in range(3)]  # one at a time
+    assert [a.status_code for a in answers] == [200] * 3
+
+
+def wait_for(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_a_client_that_leaves_has_its_queued_work_dropped(servers, models, slow_steps, server_logs):
+    encoder = SentenceEncoder.from_pretrained(models["st"])
+    url = servers.start("embed", encoder)
+    seen: list[int] = []
+    encoder.model.register_forward_pre_hook(lambda module, args, kwargs: seen.append(len(kwargs["input_ids"])), with_kwargs=True)
+    slow_steps(encoder.model, 1.0)
+    holder = threading.Thread(target=httpx.post, args=(url + "/embed",), kwargs={"json": {"inputs": "first"}, "timeout": 30})
+    holder.start()
+    wait_for(lambda: seen)  # the first request is in its (1 s) pass
+    with socket.create_connection(address(url)) as sock:
+        sock.sendall(request_bytes("/embed", b'{"inputs": ["gone", "away", "now"]}'))
+        wait_for(lambda: metric(url, "mintformers_queue_rows") == 3)  # queued behind it
+    wait_for(lambda: metric(url, "mintformers_dropped_rows_total") == 3)  # the client left: out of the queue
+    holder.join()
+    assert seen == [1]  # only the first request's text went through the model
+    assert_healthy(url, encoder)
+    assert tracebacks(server_logs) == []
+
+
+def test_a_client_that_leaves_mid_stream_stops_its_generation(servers, tiny_models, slow_steps, server_logs):
+    pipe = task_pipeline(tiny_models, "generate")
+    url = servers.start("generate", pipe)
+    steps: list[int] = []
+    pipe.model.register_forward_pre_hook(lambda module, args, kwargs: steps.append(1), with_kwargs=True)
+    slow_steps(pipe.model, 0.02)
+    body = b'{"inputs": "the cat", "parameters": {"max_new_tokens": 50, "repetition_penalty": 2.0}}'
+    with socket.create_connection(address(url)) as sock:
+        sock.sendall(request_bytes("/generate_stream", body))
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        assert b"data:" in sock.recv(4096) or True
+    time.sleep(0.3)
+    assert len(steps) < 30  # stopped at the next step after the client left, not after 50
+    for _ in range(2):  # and with the openai client, which closes its stream early
+        import openai
+
+        client = openai.OpenAI(base_url=url + "/v1", api_key="x", max_retries=0)
+        stream = client.completions.create(model="m", prompt="the cat", max_tokens=40, temperature=1.0, stream=True)
+        next(iter(stream))
+        stream.close()
+    answer = httpx.post(url + "/generate", json={"inputs": "the cat", "parameters": {"max_new_tokens": 3}}, timeout=30)
+    assert answer.status_code == 200
+    assert tracebacks(server_logs) == []
+
+
+def test_slow_and_idle_connections_do_not_block_others(servers, models):
+    encoder = SentenceEncoder.from_pretrained(models["st"])
+    url = servers.start("embed", encoder, header_timeout=1.5)
+    threads_before = threading.active_count()
+    fds_before = len(os.listdir("/proc/self/fd"))
+    idle = [socket.create_connection(address(url)) for _ in range(300)]  # connect, then say nothing
+
+    slow_done = threading.Event()
+    slow_result: list[bytes] = []
+
+    def slow_client() -> None:
+        with socket.create_connection(address(url), timeout=10) as sock:
+            try:
+                for byte in request_bytes("/embed", b'{"inputs": "x"}')[:20]:
+                    sock.sendall(bytes([byte]))
+                    time.sleep(1.0)  # one byte a second
+                slow_result.append(sock.recv(100))
+            except OSError:
+                slow_result.append(b"closed")
+        slow_done.set()
+
+    slow = threading.Thread(target=slow_client)
+    slow.start()
+    served_meanwhile = 0
+    for i in range(5):  # served while 300 idle connections and a slow-loris client are open
+        assert httpx.get(url + "/health", timeout=5).status_code == 200
+        assert httpx.post(url + "/embed", json={"inputs": f"quick {i}"}, timeout=5).status_code == 200
+        served_meanwhile += not slow_done.is_set()
+    assert served_meanwhile >= 1  # answered while the slow client was still sending its headers
+    assert threading.active_count() <= threads_before + 2  # sockets, not threads (+ the slow client's thread)
+
+    time.sleep(1.6)  # past the header deadline: the server has closed the idle connections
+    for sock in idle:
+        sock.settimeout(2)
+        assert sock.recv(1) == b""
+        sock.close()
+    slow.join(10)
+    assert slow_result == [b""] or slow_result == [b"closed"]  # the slow-loris connection was closed too
+    assert len(os.listdir("/proc/self/fd")) <= fds_before + 5
+    assert_healthy(url, encoder)
+
+
+def test_huge_requests_are_refused_without_stalling_small_ones(servers, models):
+    encoder = SentenceEncoder.from_pretrained(models["st"])
+    url = servers.start("embed", encoder)
+    small: list[int] = []
+    big: list[bytes] = []
+
+    def huge_body() -> None:  # 15 MB of text: refused from the headers, the body never read
+        with socket.create_connection(address(url), timeout=30) as sock:
+            text = b'{"inputs": "' + b"word " * 3_000_000 + b'"}'
+            sock.sendall(request_bytes("/embed", text)[:2_000_000])
+            big.append(sock.recv(4096))
+
+    def small_requests() -> None:
+        for i in range(5):
+            small.append(httpx.post(url + "/embed", json={"inputs": f"small {i}"}, timeout=30).status_code)
+
+    threads = [threading.Thread(target=huge_body), threading.Thread(target=small_requests)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert big[0].startswith(b"HTTP/1.1 413") and b"--max-payload-bytes" in big[0]
+    assert small == [200] * 5
+
+    many = httpx.post(url + "/embed", json={"inputs": ["x"] * 10_000}, timeout=30)  # 10,000 texts, 70 kB
+    assert many.status_code == 413 and "--max-client-batch-size" in many.json()["error"]
+    # a request near the limits (32 texts of 30,000 characters, truncated) runs beside small ones
+    long_texts = ["cats and trains " * 1_875] * 32
+    order: list[str] = []
+    heavy = threading.Thread(target=lambda: order.append(
+        f"heavy {httpx.post(url + '/embed', json={'inputs': long_texts, 'truncate': True}, timeout=60).status_code}"))
+    heavy.start()
+    time.sleep(0.05)
+    order.append(f"small {httpx.post(url + '/embed', json={'inputs': 'small'}, timeout=30).status_code}")
+    heavy.join()
+    assert sorted(order) == ["heavy 200", "small 200"]
+    assert_healthy(url, encoder)
+
+
+def test_sigterm_finishes_in_flight_requests_and_exits_0(models, tmp_path):
+    port_file = tmp_path / "port"
+    child = textwrap.dedent(f"""
+        import time, torch
+        from pathlib import Path
+        from mintformers.embeddings import SentenceEncoder
+        from mintformers.server import bind, create_app, serve
+        torch.set_num_threads(1)
+        encoder = SentenceEncoder.from_pretrained({str(models["st"])!r})
+        encoder.model.register_forward_pre_hook(lambda module, args: time.sleep(1.0))
+        sock = bind("127.0.0.1", 0)
+        Path({str(port_file)!r}).write_text(str(sock.getsockname()[1]))
+        serve(create_app("embed", encoder), sock)
+        print("stopped cleanly")
+    """)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    process = subprocess.Popen([sys.executable, "-c", child], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(600):
+            if port_file.exists() and port_file.read_text():
+                break
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.1)
+        url = f"http://127.0.0.1:{port_file.read_text()}"
+        for _ in range(600):  # the socket listens before uvicorn runs: wait until it answers
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(url + "/health").status_code == 200:
+                    break
+            time.sleep(0.05)
+        answer: list[httpx.Response] = []
+        flight = threading.Thread(target=lambda: answer.append(httpx.post(url + "/embed", json={"inputs": "x"}, timeout=30)))
+        flight.start()
+        time.sleep(0.4)  # the request is in its (1 s) forward pass
+        process.send_signal(signal.SIGTERM)
+        flight.join()
+        assert answer[0].status_code == 200 and len(answer[0].json()[0]) == 32  # finished, not cut off
+        out, err = process.communicate(timeout=30)
+        assert process.returncode == 0, err.decode()
+        assert b"stopped cleanly" in out
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(url + "/health")
+    finally:
+        if process.poll() is None:
+            process.kill()
