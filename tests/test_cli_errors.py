@@ -55,9 +55,12 @@ def one_gpu(monkeypatch):
 @pytest.fixture
 def offline(monkeypatch):
     import huggingface_hub.constants as c
+    from huggingface_hub.utils import reset_sessions
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(c, "HF_HUB_OFFLINE", True)
+    yield
+    reset_sessions()  # a session made while offline refuses every request, later tests' local servers included
 
 
 # (argv, exit code, words of the error line, fixtures); {w} is the workspace, {st}/{mlm}/{cls}/{gen} tiny checkpoints
