@@ -84,6 +84,11 @@ def resolve_file(
     return _hub_file(name, filename, required, revision, cache_dir, token, local_files_only, force_download, subfolder)
 
 
+def hub_reachable() -> bool:
+    """False for a while after a connection to the Hub failed (see UNREACHABLE_FOR_S): callers use the cache only."""
+    return _unreachable_since is None or time.monotonic() - _unreachable_since >= UNREACHABLE_FOR_S
+
+
 def _hub_file(repo_id, filename, required, revision, cache_dir, token, local_files_only, force_download, subfolder):
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import (

@@ -96,3 +96,55 @@ def test_a_later_save_never_leaves_an_older_template_behind(tokenizer, tmp_path)
     reloaded = PreTrainedTokenizerFast.from_pretrained(tmp_path)
     assert reloaded.chat_template == "new {{ messages[0].content }}"
     assert not (tmp_path / "chat_template.jinja").exists() and not (tmp_path / "additional_chat_templates" / "tools.jinja").exists()
+
+
+def _fake_hub_cache(cache, repo_id, source_dir, revision="0" * 40):
+    """`source_dir` laid out as huggingface_hub caches a downloaded repo (subfolders included)."""
+    import shutil
+
+    root = cache / ("models--" + repo_id.replace("/", "--"))
+    shutil.copytree(source_dir, root / "snapshots" / revision)
+    (root / "refs").mkdir()
+    (root / "refs" / "main").write_text(revision)
+    return root / "snapshots" / revision
+
+
+def test_named_templates_of_a_hub_repo(tokenizer, tmp_path, monkeypatch):
+    import huggingface_hub
+    import huggingface_hub.constants
+    import huggingface_hub.errors
+
+    from mintformers import hub
+
+    tokenizer.chat_template = {"default": "D", "tool_use": "T", "rag": "R"}
+    try:
+        tokenizer.save_pretrained(tmp_path / "src")
+    finally:
+        tokenizer.chat_template = None
+    snapshot = _fake_hub_cache(tmp_path / "cache", "someone/chat", tmp_path / "src")
+    # offline: the templates the cache holds
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    loaded = PreTrainedTokenizerFast.from_pretrained("someone/chat", cache_dir=tmp_path / "cache")
+    assert loaded.chat_template == {"default": "D", "tool_use": "T", "rag": "R"}
+    # online: the Hub's listing decides (here it lists only one of the cached templates)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(hub, "_unreachable_since", None)
+    listed = []
+
+    def list_repo_tree(repo_id, path_in_repo=None, revision=None, token=None, recursive=False):
+        listed.append((repo_id, path_in_repo))
+        return [type("Entry", (), {"path": "additional_chat_templates/rag.jinja"})()]
+
+    def hf_hub_download(repo_id, filename, subfolder=None, **kwargs):  # the cached file, as a download returns it
+        path = snapshot / filename
+        if not path.is_file():
+            raise huggingface_hub.errors.EntryNotFoundError(filename)
+        return str(path)
+
+    monkeypatch.setattr(huggingface_hub, "list_repo_tree", list_repo_tree)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", hf_hub_download)
+    loaded = PreTrainedTokenizerFast.from_pretrained("someone/chat", cache_dir=tmp_path / "cache")
+    assert listed == [("someone/chat", "additional_chat_templates")]
+    assert loaded.chat_template == {"default": "D", "rag": "R"}

@@ -502,6 +502,30 @@ class ChatTemplateMixin:
         }
 
     @staticmethod
+    def _hub_template_files(repo_id: str, hub: dict[str, Any], resolved: dict[str, Any]) -> dict[str, str]:
+        """{file id: path in the repo} of a Hub repo's `additional_chat_templates/*.jinja`: listed on the Hub when
+        it can be reached, else those in the cache (beside the files just resolved), as the reference does."""
+        from mintformers.hub import hub_reachable
+
+        folder = "/".join(p for p in (hub.get("subfolder"), CHAT_TEMPLATE_DIR) if p)
+        offline = hub.get("local_files_only") or os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on")
+        names: list[str] | None = None
+        if not offline and hub_reachable():
+            from huggingface_hub import list_repo_tree
+
+            try:
+                entries = list_repo_tree(repo_id, path_in_repo=folder, revision=hub.get("revision"),
+                                         token=hub.get("token"), recursive=False)  # fmt: skip
+                names = [entry.path.rsplit("/", 1)[-1] for entry in entries]
+            except Exception:  # no such folder (404), no network, ...: what the cache holds
+                names = None
+        if names is None:
+            snapshot = next((os.path.dirname(p) for p in resolved.values() if p is not None), None)
+            local = os.path.join(snapshot, CHAT_TEMPLATE_DIR) if snapshot else None
+            names = sorted(os.listdir(local)) if local and os.path.isdir(local) else []
+        return {f"chat_template_{n.removesuffix('.jinja')}": f"{CHAT_TEMPLATE_DIR}/{n}" for n in names if n.endswith(".jinja")}
+
+    @staticmethod
     def _template_files_to_replace(directory: str, filename_prefix: str | None, written, final) -> list[str]:
         """The template files already in `directory` that this save does not rewrite (names relative to it):
         left behind, they would be read instead of the templates just saved."""

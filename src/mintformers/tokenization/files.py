@@ -107,9 +107,12 @@ class TokenizerFilesMixin:
             "tokenizer_file": FULL_TOKENIZER_FILE,
             "chat_template_file": CHAT_TEMPLATE_FILE,
         }
-        if is_local(name):  # named templates of a Hub repo would need a listing of the repo: local folders only
+        if is_local(name):
             wanted.update(cls._template_files_of(os.path.join(name, hub.get("subfolder") or "")))
         files = {file_id: resolve_file(name, filename, required=False, **hub) for file_id, filename in wanted.items()}
+        if not is_local(name):  # a Hub repo's named templates: listed on the Hub, or found in the cache offline
+            for file_id, filename in cls._hub_template_files(name, hub, files).items():
+                files[file_id] = resolve_file(name, filename, required=False, **hub)
         problem = cls._missing_files(files)
         if problem is not None:
             where = (
