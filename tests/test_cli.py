@@ -468,3 +468,6 @@ def test_readme_python_examples(monkeypatch, models, readme_workdir, minilm_dir,
     code, out, err = run(capsys, "classify", "--model", readme_workdir / "my-classifier", "--json", *texts)
     assert code == EXIT_OK, err
     assert [r["labels"][0]["label"] for r in json.loads(out)] == ["LABEL_1", "LABEL_0"]
+    # the JAX / Flax section: the MiniLM similarity, and a jitted optax step whose loss goes down
+    assert float(namespace["embeddings"][0] @ namespace["embeddings"][1]) == pytest.approx(0.7553, abs=1e-4)
+    assert namespace["losses"][-1] < namespace["losses"][0]

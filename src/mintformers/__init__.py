@@ -36,6 +36,13 @@ _FAMILIES = {
         "ErnieMForMultipleChoice", "ErnieMForTokenClassification", "ErnieMForQuestionAnswering",
         "ErnieMForInformationExtraction",
     ],
+    "mintformers.flax.bert": [  # JAX/Flax: imported only when used (pip install mintformers[flax])
+        "FlaxBertModel", "FlaxBertPreTrainedModel", "FlaxBertForPreTraining", "FlaxBertForPreTrainingOutput",
+        "FlaxBertForCausalLM", "FlaxBertForMaskedLM", "FlaxBertForNextSentencePrediction",
+        "FlaxBertForSequenceClassification", "FlaxBertForMultipleChoice", "FlaxBertForTokenClassification",
+        "FlaxBertForQuestionAnswering",
+    ],
+    "mintformers.flax.modeling": ["FlaxPreTrainedModel"],
     "mintformers.tokenization": [
         "PreTrainedTokenizerBase", "PreTrainedTokenizer", "PreTrainedTokenizerFast", "BatchEncoding",
         "BertTokenizer", "BertTokenizerFast", "MobileBertTokenizer", "MobileBertTokenizerFast", "MPNetTokenizer",

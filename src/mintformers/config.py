@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from .hub import hub_kwargs, resolve_file
 from .storage import atomic_write_text, read_json
 
-__all__ = ["PretrainedConfig", "ConfigError", "CONFIG_NAME"]
+__all__ = ["PretrainedConfig", "ConfigError", "CONFIG_NAME", "load_config"]
 
 logger = logging.getLogger(__name__)
 
@@ -302,6 +302,37 @@ class PretrainedConfig:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__} {self.to_json_string()}"
+
+
+def load_config(
+    config_class: type[PretrainedConfig],
+    name_or_path: str | os.PathLike,
+    config: PretrainedConfig | None,
+    overrides: dict[str, Any],
+    hub: dict[str, Any],
+    caller: str,
+) -> PretrainedConfig:
+    """The config a model's from_pretrained builds with (every backend): the checkpoint's config.json, or a copy of
+    `config`, with `overrides` (e.g. num_labels=3) applied. Arguments other libraries accept but that change
+    nothing here are dropped; trust_remote_code=True is refused."""
+    overrides = dict(overrides)
+    for ignored in ("low_cpu_mem_usage", "use_safetensors", "trust_remote_code", "_fast_init"):
+        if overrides.pop(ignored, None) is True and ignored == "trust_remote_code":
+            raise ValueError("mintformers never runs code from a checkpoint; trust_remote_code is not supported.")
+    if config is None:
+        config = config_class.from_pretrained(name_or_path, **hub, **overrides)
+    else:
+        config = config.copy()
+        for key, value in overrides.items():
+            if key == "attn_implementation":
+                config.attn_implementation = value
+            elif key not in config.field_names() and key != "num_labels":
+                raise ConfigError(f"Unknown argument {key!r} for {caller}.from_pretrained.")
+            else:
+                setattr(config, key, value)
+        config.validate()
+    config.name_or_path = str(name_or_path)
+    return config
 
 
 def _jsonable(value: Any) -> Any:

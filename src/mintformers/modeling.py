@@ -20,19 +20,23 @@ import torch
 import torch.utils.checkpoint
 from torch import nn
 
-from .config import ConfigError, PretrainedConfig
+from .config import PretrainedConfig, load_config
 from .hub import CheckpointError, hub_kwargs, resolve_file
-from .loading import find_weight_files, load_state_dict, save_state_dict
+from .loading import (
+    LoadingInfo,
+    align_checkpoint_keys,
+    find_weight_files,
+    load_state_dict,
+    report_loading,
+    save_state_dict,
+    shape_mismatch,
+)
 from .storage import save_folder
 from .validation import check_id_range, check_input_shapes, check_mask_values, check_table_range
 
 __all__ = ["PreTrainedModel", "check_inputs", "check_table_ids", "resolve_dtype", "LoadingInfo"]
 
 logger = logging.getLogger(__name__)
-
-# Old TF-converted checkpoints name LayerNorm parameters gamma/beta.
-_LEGACY_RENAMES = ((re.compile(r"\.gamma$"), ".weight"), (re.compile(r"\.beta$"), ".bias"))
-
 
 def resolve_dtype(dtype: Any, config: PretrainedConfig | None = None, state: dict | None = None) -> torch.dtype:
     """None → float32 (the reference's default); "auto" → the config's dtype, else the checkpoint's."""
@@ -92,10 +96,6 @@ def check_inputs(
     if attention_mask is not None and attention_mask.dtype != torch.bool:
         check_mask_values(bool(((attention_mask != 0) & (attention_mask != 1)).any()))
     return batch, seq_len
-
-
-class LoadingInfo(dict):
-    """missing_keys / unexpected_keys / mismatched_keys of a from_pretrained call."""
 
 
 class PreTrainedModel(nn.Module):
@@ -311,26 +311,11 @@ class PreTrainedModel(nn.Module):
         """Load a checkpoint (local directory or hub id). Keyword arguments accepted by the model's __init__ go
         there (e.g. add_pooling_layer); all others override config values (e.g. num_labels=3)."""
         hub = hub_kwargs(kwargs)
-        for ignored in ("low_cpu_mem_usage", "use_safetensors", "trust_remote_code", "_fast_init"):
-            if kwargs.pop(ignored, None) is True and ignored == "trust_remote_code":
-                raise ValueError("mintformers never runs code from a checkpoint; trust_remote_code is not supported.")
         init_params = set(inspect.signature(cls.__init__).parameters) - {"self", "config", "args", "kwargs"}
         model_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in init_params}
         if attn_implementation is not None:
             kwargs["attn_implementation"] = attn_implementation
-        if config is None:
-            config = cls.config_class.from_pretrained(pretrained_model_name_or_path, **hub, **kwargs)
-        else:
-            config = config.copy()
-            for key, value in kwargs.items():
-                if key == "attn_implementation":
-                    config.attn_implementation = value
-                elif key not in config.field_names() and key != "num_labels":
-                    raise ConfigError(f"Unknown argument {key!r} for {cls.__name__}.from_pretrained.")
-                else:
-                    setattr(config, key, value)
-            config.validate()
-        config.name_or_path = str(pretrained_model_name_or_path)
+        config = load_config(cls.config_class, pretrained_model_name_or_path, config, kwargs, hub, cls.__name__)
 
         from_files = state_dict is None
         if state_dict is None:
@@ -364,11 +349,7 @@ class PreTrainedModel(nn.Module):
         for key in [k for k in state if k in own]:
             if tuple(state[key].shape) != tuple(own[key].shape):
                 if not ignore_mismatched_sizes:
-                    raise CheckpointError(
-                        f"Shape mismatch for {key!r}: checkpoint has {tuple(state[key].shape)}, the model expects "
-                        f"{tuple(own[key].shape)}. The config does not match the checkpoint; to re-initialise such "
-                        "layers (e.g. a classifier with a different num_labels) pass ignore_mismatched_sizes=True."
-                    )
+                    raise shape_mismatch(key, tuple(state[key].shape), tuple(own[key].shape))
                 mismatched.append((key, tuple(state[key].shape), tuple(own[key].shape)))
                 del state[key]
         loaded = {k: v for k, v in state.items() if k in own}
@@ -391,40 +372,14 @@ class PreTrainedModel(nn.Module):
 
         ignore_missing = [re.compile(p) for p in self._keys_to_ignore_on_load_missing]
         missing = [k for k in missing if not any(p.search(k) for p in ignore_missing)]
-        if missing:
-            logger.warning(
-                "Some weights of %s were not in the checkpoint at %s and are newly initialised: %s. "
-                "Train the model on a downstream task before using it for predictions.",
-                type(self).__name__, source, missing,
-            )
-        if unexpected:
-            logger.warning(
-                "Some weights of the checkpoint at %s were not used by %s: %s. This is expected when loading a "
-                "checkpoint of another architecture (e.g. a pretraining head into a classifier).",
-                source, type(self).__name__, unexpected,
-            )
-        if mismatched:
-            logger.warning("Re-initialised because of shape mismatches: %s", mismatched)
+        report_loading(logger, type(self).__name__, source, missing, unexpected, mismatched)
         return LoadingInfo(missing_keys=missing, unexpected_keys=unexpected, mismatched_keys=mismatched, error_msgs=[])
 
     def _map_checkpoint_keys(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Legacy renames, then add or strip the base-model prefix so heads load base checkpoints and back."""
-        renamed = {}
-        for key, value in state.items():
-            for pattern, repl in _LEGACY_RENAMES:
-                key = pattern.sub(repl, key)
-            renamed[key] = value
-        prefix = self.base_model_prefix
-        if not prefix:
-            return renamed
-        own = set(self.state_dict())
-        is_head = self.base_model is not self
-        has_prefix = any(k.startswith(prefix + ".") for k in renamed)
-        if is_head and not has_prefix:
-            return {(f"{prefix}.{k}" if f"{prefix}.{k}" in own else k): v for k, v in renamed.items()}
-        if not is_head and has_prefix:
-            return {(k[len(prefix) + 1 :] if k.startswith(prefix + ".") else k): v for k, v in renamed.items()}
-        return renamed
+        own = set(self.state_dict()) if self.base_model_prefix else set()
+        names = align_checkpoint_keys(state, own, self.base_model_prefix, self.base_model is not self)
+        return {names[k]: v for k, v in state.items()}
 
     # ---- saving -----------------------------------------------------------------------------------------------
     def save_pretrained(

@@ -1,17 +1,16 @@
-"""Model outputs: dataclasses readable by attribute (`out.logits`), key (`out["logits"]`) and index (`out[0]`).
-
-As in the reference, only fields that are set (not None) count as keys, in index order and in `to_tuple()`, so
-`return_dict=False` is simply `output.to_tuple()`.
+"""PyTorch model outputs: dataclasses readable by attribute (`out.logits`), key (`out["logits"]`) and index
+(`out[0]`) — the access rules live in output_base.py, shared with the TensorFlow and Flax outputs.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import torch
+
+from .output_base import OutputBase
 
 __all__ = [
     "ModelOutput",
@@ -37,7 +36,7 @@ Tensors = tuple[torch.Tensor, ...]
 
 
 @dataclass
-class ModelOutput:
+class ModelOutput(OutputBase):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Every output class is a pytree node (its set fields are the children), so torch.export, torch.compile
         and torch.utils._pytree see through it to the tensors."""
@@ -46,43 +45,6 @@ class ModelOutput:
             cls, _flatten_output, functools.partial(_unflatten_output, cls),
             serialized_type_name=f"{cls.__module__}.{cls.__qualname__}",
         )
-
-    def keys(self) -> list[str]:
-        return [f.name for f in fields(self) if getattr(self, f.name) is not None]
-
-    def values(self) -> list[Any]:
-        return [getattr(self, k) for k in self.keys()]
-
-    def items(self) -> list[tuple[str, Any]]:
-        return [(k, getattr(self, k)) for k in self.keys()]
-
-    def to_tuple(self) -> tuple[Any, ...]:
-        return tuple(self.values())
-
-    def __getitem__(self, key: str | int | slice) -> Any:
-        if isinstance(key, str):
-            if key not in self.keys():
-                raise KeyError(key)
-            return getattr(self, key)
-        return self.to_tuple()[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        if key not in {f.name for f in fields(self)}:
-            raise KeyError(f"{type(self).__name__} has no field {key!r}")
-        setattr(self, key, value)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.keys()
-
-    def __iter__(self) -> Iterator[str]:
-        # Dict-like, as in the reference: iterating yields the names of the set fields.
-        return iter(self.keys())
-
-    def __len__(self) -> int:
-        return len(self.keys())
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return getattr(self, key) if key in self.keys() else default
 
 
 def _flatten_output(output: ModelOutput) -> tuple[list[Any], list[str]]:

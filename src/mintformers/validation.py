@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["check_input_shapes", "check_id_range", "check_table_range", "check_mask_values"]
+__all__ = ["check_input_shapes", "check_id_range", "check_table_range", "check_mask_values", "check_head_mask_shape"]
 
 
 def check_input_shapes(
@@ -99,3 +99,10 @@ def check_mask_values(has_other_values: bool) -> None:
             "attention_mask must hold only 0 (padding) and 1 (attend), or booleans; it holds other values. Pass the "
             "mask the tokenizer returned (or (mask > 0).long())."
         )
+
+
+def check_head_mask_shape(shape: Sequence[int], num_layers: int) -> None:
+    """A head mask is (num_heads,) for every layer or (num_layers, num_heads)."""
+    shape = tuple(shape)
+    if not (len(shape) == 1 or (len(shape) == 2 and shape[0] == num_layers)):
+        raise ValueError(f"head_mask must have shape (num_heads,) or (num_layers={num_layers}, num_heads), got {shape}.")

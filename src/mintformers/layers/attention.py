@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..validation import check_head_mask_shape
+
 __all__ = [
     "attend",
     "choose_impl",
@@ -121,12 +123,9 @@ def head_mask_per_layer(head_mask: torch.Tensor | None, num_layers: int, dtype: 
     """(heads,) or (layers, heads) → per-layer (1, heads, 1, 1) multipliers (None when no mask)."""
     if head_mask is None:
         return [None] * num_layers
+    check_head_mask_shape(head_mask.shape, num_layers)
     if head_mask.dim() == 1:
         head_mask = head_mask[None].expand(num_layers, -1)
-    elif head_mask.dim() != 2 or head_mask.shape[0] != num_layers:
-        raise ValueError(
-            f"head_mask must have shape (num_heads,) or (num_layers={num_layers}, num_heads), got {tuple(head_mask.shape)}."
-        )
     return [m.to(dtype)[None, :, None, None] for m in head_mask]
 
 
