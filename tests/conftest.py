@@ -46,7 +46,7 @@ def mpnet_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def models(tmp_path_factory) -> dict[str, Path]:
-    """Tiny checkpoints for every task (see task_models.py), keyed st, base, mlm, cls, ner, qa, gen, ie."""
+    """Tiny checkpoints for every task (see task_models.py), keyed st, base, mlm, cls, rerank, ner, qa, gen, ie."""
     from task_models import task_models
 
     return task_models(tmp_path_factory.mktemp("task-models"))

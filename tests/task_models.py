@@ -1,4 +1,5 @@
-"""Tiny checkpoints for every task command, sharing one WordPiece tokenizer: used by the CLI and server tests."""
+"""Tiny checkpoints for every task command (and a one-label reranker for `rerank`), sharing one WordPiece tokenizer:
+used by the CLI and server tests."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ def task_models(root: Path) -> dict[str, Path]:
         "base": base,
         "mlm": make_tiny_checkpoint(root / "mlm", BertForMaskedLM),
         "cls": make_tiny_checkpoint(root / "cls", BertForSequenceClassification, id2label={0: "negative", 1: "positive"}),
+        "rerank": make_tiny_checkpoint(root / "rerank", BertForSequenceClassification, seed=3, num_labels=1),  # a cross-encoder
         "ner": make_tiny_checkpoint(root / "ner", BertForTokenClassification, id2label=NER_LABELS),
         "qa": make_tiny_checkpoint(root / "qa", BertForQuestionAnswering),
         "gen": make_tiny_family(root / "gen", base, "mpt", "AutoModelForCausalLM", d_model=32, n_heads=4, n_layers=2, max_seq_len=64),

@@ -413,13 +413,13 @@ HUB_STAND_INS = {
     "path/to/uie-m": "ie",
     "google/mobilebert-uncased": "cls",
     "sentence-transformers/all-MiniLM-L6-v2": "st",
-    "cross-encoder/ms-marco-MiniLM-L6-v2": "cls",
+    "cross-encoder/ms-marco-MiniLM-L6-v2": "rerank",
 }
 
 
 def test_readme_has_every_command():
     text = " ".join(p.values[0] for p in example_commands())
-    for command in ("demo", "similarity", "search", "embed", "info", "convert", "fill-mask", "classify", "ner", "qa", "generate", "extract", "serve"):
+    for command in ("demo", "similarity", "search", "embed", "rerank", "info", "convert", "fill-mask", "classify", "ner", "qa", "generate", "extract", "serve"):
         assert f"mintformers {command}" in text, f"README has no example of `mintformers {command}`"
 
 
@@ -434,7 +434,7 @@ def test_readme_console_examples(capsys, monkeypatch, models, readme_workdir, mi
             argv[i] = str(models[HUB_STAND_INS[arg]])
         elif i > 0 and argv[i - 1] == "--port":
             argv[i] = "0"
-    task = argv[0] in ("fill-mask", "classify", "ner", "qa", "generate", "extract", "serve")
+    task = argv[0] in ("fill-mask", "classify", "ner", "qa", "generate", "extract", "serve", "rerank")  # stand-in models
     code, out, err = run(capsys, *argv)
     assert code == EXIT_OK, err
     if illustrative or task:

@@ -87,3 +87,13 @@ def test_bad_inputs_are_named(tmp_path):
     inputs = find_inputs(tmp_path / "bad.jsonl")
     with pytest.raises(ValueError, match="input row 0 is not a JSON object with a 'text' field"):
         read_block(inputs[0], plan_blocks(inputs, 10)[0], "text", None)
+
+
+def test_ray_is_imported_only_when_a_job_runs():
+    import subprocess
+    import sys
+
+    code = ("import sys, mintformers, mintformers.distributed; from mintformers.cli import build_parser; build_parser(); "
+            "assert 'ray' not in sys.modules and 'pyarrow' not in sys.modules, sorted(m for m in sys.modules if 'ray' in m)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -223,10 +223,13 @@ def test_tensorboard_events_and_progress_bar(tmp_path, tiny, capsys):
     assert "Training (loss" in capsys.readouterr().err
 
 
-def test_bf16_autocast_trains(tmp_path, tiny):
-    out = train(tiny["bert"], tmp_path, batch=4, steps=2, bf16=True, save_steps=None)
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_mixed_precision_autocast_trains_and_resumes(tmp_path, tiny, precision):
+    out = train(tiny["bert"], tmp_path, batch=4, steps=3, **{precision: True})
     assert torch.isfinite(torch.tensor(out.training_loss))
     assert next(iter(weights(tmp_path).values())).dtype == torch.float32  # master weights stay in float32
+    scaler = json.loads((tmp_path / "checkpoint-2" / "trainer_state.json").read_text())["scaler"]
+    assert (scaler.get("scale", 0) > 0) == (precision == "fp16")  # fp16's loss scale is part of the checkpoint
 
 
 def test_records_from_jsonl_and_csv_files(tmp_path, tiny):

@@ -4,6 +4,7 @@
     mintformers similarity TEXT TEXT [TEXT ...]         cosine similarity of the first text to the others
     mintformers search --corpus FILE_OR_DIR QUERY ...   index a corpus (optionally saved with --index) and search it
     mintformers embed FILE -o OUT.npy|OUT.jsonl         embed one text per line
+    mintformers rerank -m RERANKER QUERY PASSAGE ...    order passages by relevance (a cross-encoder)
     mintformers info [MODEL]                            what a checkpoint holds
     mintformers convert MODEL OUT [--dtype bf16]        re-save as safetensors (sharded, atomically)
     mintformers fill-mask|classify|ner|qa|generate|extract ...   task pipelines
@@ -45,6 +46,7 @@ __all__ = ["main", "build_parser", "default_model_path", "CLIError", "EXIT_CODES
 # The command groups, in the order `mintformers --help` lists their commands; each module's register() adds them.
 COMMAND_GROUPS = (
     "embeddings",   # demo, similarity, search, embed
+    "rerank",       # rerank (a cross-encoder)
     "checkpoints",  # info, convert
     "tasks",        # fill-mask, classify, ner, qa, generate, extract
     "serve",

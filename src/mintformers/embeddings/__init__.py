@@ -16,6 +16,7 @@ The package, one job per file:
     quantization.py int8 / binary embeddings
     index.py        a saved corpus index: embeddings beside their texts
     cross_encoder.py CrossEncoder: rerankers and pair classifiers (predict, rank)
+    base.py         what both share: loading options, prompts, worker pools
 """
 
 from .batching import CPU_BATCH_OVERHEAD_TOKENS, plan_batches

@@ -19,7 +19,6 @@ import inspect
 import logging
 import os
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,17 +29,14 @@ from ..config import read_json
 from ..hub import CheckpointError, hub_kwargs, resolve_file
 from ..progress import Progress
 from . import multiprocess
+from .base import PromptsAndPools, default_device, loading_options
 from .batching import pad_id_of, pad_rows, sorted_batches, windows
 from .folder import hub_name, read_modules_json
 from .modules import activation_from_path, activation_path, max_length_for
 
 logger = logging.getLogger(__name__)
 
-def _default_device() -> torch.device:
-    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
-
-
-class CrossEncoder(nn.Module):
+class CrossEncoder(PromptsAndPools, nn.Module):
     """`CrossEncoder(path_or_hub_id, num_labels=None, max_length=None, activation_fn=None, device=None)`.
 
     Arguments as in sentence-transformers (which also took num_labels, max_length, activation_fn and device
@@ -80,20 +76,12 @@ class CrossEncoder(nn.Module):
         hub = hub_kwargs(kwargs)
         if kwargs:
             raise TypeError(f"Unexpected arguments for CrossEncoder: {sorted(kwargs)}")
-        if backend != "torch":
-            raise ValueError(f"backend={backend!r}: mintformers runs PyTorch models only (backend='torch').")
-        if trust_remote_code:
-            logger.warning("trust_remote_code is ignored: mintformers never runs code from a model repository.")
         if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int) or max_length <= 0):
             raise ValueError(f"max_length must be a positive integer or None, got {max_length!r}.")
-        model_kwargs = dict(model_kwargs or {})
-        dtype = model_kwargs.pop("torch_dtype", model_kwargs.pop("dtype", None))
-        attn_implementation = model_kwargs.pop("attn_implementation", None)
-        if model_kwargs:
-            raise TypeError(f"model_kwargs {sorted(model_kwargs)} are not supported (supported: torch_dtype / dtype, attn_implementation).")
-        hub.update({k: v for k, v in {"revision": revision, "token": token, "cache_dir": cache_folder}.items() if v is not None})
-        if local_files_only:
-            hub["local_files_only"] = True
+        dtype, attn_implementation = loading_options(
+            hub, model_kwargs=model_kwargs, trust_remote_code=trust_remote_code, backend=backend, revision=revision,
+            token=token, cache_folder=cache_folder, local_files_only=local_files_only,
+        )
 
         name = hub_name(os.fspath(model_name_or_path), "cross-encoder")
         parts = _load_parts(name, num_labels, dtype, attn_implementation, hub)
@@ -107,7 +95,7 @@ class CrossEncoder(nn.Module):
         if activation_fn is None:
             activation_fn = _saved_activation(parts["activation_paths"])
         self.activation_fn = activation_fn if activation_fn is not None else self.get_default_activation_fn()
-        self.to(_default_device() if device is None else torch.device(device))
+        self.to(default_device() if device is None else torch.device(device))
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "activation_fn":  # a plain attribute, not a submodule: it has no weights to save or move
@@ -291,42 +279,24 @@ class CrossEncoder(nn.Module):
                 hit["text"] = documents[hit["corpus_id"]]
         return sorted(results, key=lambda hit: hit["score"], reverse=True)[:top_k]
 
-    def _resolve_prompt(self, prompt: str | None, prompt_name: str | None) -> str | None:
-        if prompt is not None:
-            return prompt
-        name = prompt_name if prompt_name is not None else self.default_prompt_name
-        if name is None:
-            return None
-        if name not in self.prompts:
-            raise ValueError(f"prompt_name {name!r} is not one of this model's prompts: {sorted(self.prompts) or 'none'}.")
-        return self.prompts[name]
-
-    # ---- several processes, saving ---------------------------------------------------------------------------------
-    def start_multi_process_pool(self, target_devices: list[str] | None = None) -> dict[str, Any]:
-        """As `SentenceEncoder.start_multi_process_pool`; pass the pool to `predict(..., pool=pool)`."""
-        return multiprocess.start_pool(self, target_devices)
-
-    @staticmethod
-    def stop_multi_process_pool(pool: dict[str, Any]) -> None:
-        multiprocess.stop_pool(pool)
-
+    # ---- saving (prompts and start_multi_process_pool / stop_multi_process_pool: base.PromptsAndPools) -------
     def save_pretrained(self, path: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
         """Write the checkpoint and tokenizer (model_max_length = max_length), with the activation in config.json's
         `sentence_transformers` entry: a plain sequence-classification folder that transformers, sentence-transformers
         (4 and 5) and this class load. (sentence-transformers' model-card options are accepted and ignored.)"""
         from .. import __version__
+        from ..storage import save_folder
 
-        root = Path(path)
-        root.mkdir(parents=True, exist_ok=True)
         if isinstance(self.activation_fn, nn.Module) and activation_from_path(activation_path(self.activation_fn)):
             entry = {"activation_fn": activation_path(self.activation_fn), "version": __version__}
             self.model.config.update({"sentence_transformers": entry})  # update() keeps a new key for saving
         else:  # a function of the caller's: nothing a loader may import
             logger.warning("The activation %r is not a torch.nn class; it is not saved.", self.activation_fn)
-        self.model.save_pretrained(root)
         if self.max_length is not None:
             self.tokenizer.model_max_length = self.max_length
-        self.tokenizer.save_pretrained(root)
+        with save_folder(path) as save:  # the checkpoint and tokenizer replace the old files as one atomic save
+            self.model.save_pretrained(save.path)
+            self.tokenizer.save_pretrained(str(save.path))
 
     save = save_pretrained
 

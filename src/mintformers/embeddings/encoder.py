@@ -24,6 +24,7 @@ from torch import nn
 from ..hub import hub_kwargs
 from ..progress import Progress
 from . import multiprocess
+from .base import PromptsAndPools, default_device, loading_options
 from .batching import pad_id_of, pad_rows, sorted_batches, windows
 from .folder import encoder_arguments, hub_name, write_folder
 from .modules import Dense, Pooling, Transformer, default_pooling
@@ -39,15 +40,7 @@ OutputValue = Literal["sentence_embedding", "token_embeddings"] | None
 Precision = Literal["float32", "int8", "uint8", "binary", "ubinary"]
 
 
-def _default_device() -> torch.device:
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-class SentenceEncoder(nn.Module):
+class SentenceEncoder(PromptsAndPools, nn.Module):
     """A chain of modules: the Transformer (checkpoint + tokenizer), then Pooling, Dense, Normalize.
 
     Build it with `from_pretrained(path_or_hub_id)`; or from parts: `SentenceEncoder(model, tokenizer,
@@ -133,7 +126,7 @@ class SentenceEncoder(nn.Module):
         )
         encoder = cls.__new__(cls)  # a subclass's __init__ may take other arguments (SentenceTransformer: a path)
         SentenceEncoder.__init__(encoder, **arguments)
-        return encoder.to(_default_device() if device is None else torch.device(device))
+        return encoder.to(default_device() if device is None else torch.device(device))
 
     def save_pretrained(self, path: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
         """Write a sentence-transformers folder: the checkpoint and tokenizer at the root, then one subfolder per
@@ -410,26 +403,7 @@ class SentenceEncoder(nn.Module):
             result = list(sentence_out)
         return result[0] if single else result
 
-    def _resolve_prompt(self, prompt: str | None, prompt_name: str | None) -> str | None:
-        if prompt is not None:
-            return prompt
-        name = prompt_name if prompt_name is not None else self.default_prompt_name
-        if name is None:
-            return None
-        if name not in self.prompts:
-            raise ValueError(f"prompt_name {name!r} is not one of this model's prompts: {sorted(self.prompts) or 'none'}.")
-        return self.prompts[name]
-
-    # ---- several processes ---------------------------------------------------------------------------------------
-    def start_multi_process_pool(self, target_devices: list[str] | None = None) -> dict[str, Any]:
-        """Start one encoding process per device (default: every CUDA GPU, else 4 CPU processes); pass the pool
-        to `encode(..., pool=pool)` and end it with `stop_multi_process_pool(pool)`. Moves this model to the CPU."""
-        return multiprocess.start_pool(self, target_devices)
-
-    @staticmethod
-    def stop_multi_process_pool(pool: dict[str, Any]) -> None:
-        multiprocess.stop_pool(pool)
-
+    # ---- several processes: start_multi_process_pool / stop_multi_process_pool (base.PromptsAndPools) --------
     def encode_multi_process(self, sentences: list[str], pool: dict[str, Any], **kwargs: Any) -> Any:
         """sentence-transformers' older spelling of `encode(sentences, pool=pool, ...)`."""
         return self.encode(sentences, pool=pool, **kwargs)
@@ -504,20 +478,11 @@ class SentenceTransformer(SentenceEncoder):
         hub = hub_kwargs(kwargs)
         if kwargs:
             raise TypeError(f"Unexpected arguments for SentenceTransformer: {sorted(kwargs)}")
-        if backend != "torch":
-            raise ValueError(f"backend={backend!r}: mintformers runs PyTorch models only (backend='torch').")
-        if trust_remote_code:
-            logger.warning("trust_remote_code is ignored: mintformers never runs code from a model repository.")
-        model_kwargs = dict(model_kwargs or {})
-        dtype = model_kwargs.pop("torch_dtype", model_kwargs.pop("dtype", dtype))
-        attn_implementation = model_kwargs.pop("attn_implementation", None)
-        if model_kwargs:
-            raise TypeError(f"model_kwargs {sorted(model_kwargs)} are not supported (supported: torch_dtype / dtype, attn_implementation).")
-        token = use_auth_token if token is None else token
-        cache_folder = cache_folder or os.environ.get("SENTENCE_TRANSFORMERS_HOME")
-        hub.update({k: v for k, v in {"revision": revision, "token": token, "cache_dir": cache_folder}.items() if v is not None})
-        if local_files_only:
-            hub["local_files_only"] = True
+        dtype, attn_implementation = loading_options(
+            hub, model_kwargs=model_kwargs, dtype=dtype, trust_remote_code=trust_remote_code, backend=backend,
+            revision=revision, token=use_auth_token if token is None else token, cache_folder=cache_folder,
+            local_files_only=local_files_only,
+        )
 
         if model_name_or_path is None:
             if not modules:
@@ -532,4 +497,4 @@ class SentenceTransformer(SentenceEncoder):
                 similarity_fn_name=similarity_fn_name, attn_implementation=attn_implementation, prompts=prompts,
                 default_prompt_name=default_prompt_name, hub=hub,
             ))
-        self.to(_default_device() if device is None else torch.device(device))
+        self.to(default_device() if device is None else torch.device(device))

@@ -29,7 +29,7 @@ class TrainingArguments:
     warmup_steps: int = 0  # linear warm-up from 0, then linear decay to 0 at the last step
     warmup_ratio: float = 0.0  # used when warmup_steps is 0: a fraction of the total steps
     bf16: bool = False  # autocast to bfloat16 (CPU or GPU)
-    fp16: bool = False  # autocast to float16 with a gradient scaler (GPU; not with fsdp)
+    fp16: bool = False  # autocast to float16 with a gradient scaler (not with fsdp)
     seed: int = 42
     max_length: int | None = None  # tokenization cut-off; default: what the model and tokenizer allow
     logging_steps: int = 10

@@ -8,6 +8,7 @@ the consolidated state dicts.
 
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -87,6 +88,8 @@ def setup(device: str | None = None, backend: str | None = None, need_group: boo
     elif need_group:  # FSDP on one process: a one-member group over an in-memory store
         dist.init_process_group(backend, store=dist.HashStore(), rank=0, world_size=1)
         info.owns_group = True
+    if info.owns_group:  # a script that never calls Trainer.close() still leaves the group cleanly
+        atexit.register(info.close)
     return info
 
 

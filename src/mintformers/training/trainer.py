@@ -379,7 +379,8 @@ class Trainer:
             trainer_state = {
                 **asdict(state), "window": window, "world_size": d.world_size, "scaler": scaler.state_dict(),
                 "per_device_train_batch_size": self.args.per_device_train_batch_size,
-                "gradient_accumulation_steps": self.args.gradient_accumulation_steps, "args": self.args.to_dict(),
+                "gradient_accumulation_steps": self.args.gradient_accumulation_steps,
+                "train_examples": len(self.train_dataset), "args": self.args.to_dict(),
             }
 
             with save_folder(path) as save:  # one atomic save: the model folder and the training state
@@ -417,11 +418,13 @@ class Trainer:
     def _read_state(self, checkpoint: Path) -> TrainState:
         saved = json.loads((checkpoint / STATE_NAME).read_text(encoding="utf-8"))
         expected = {"world_size": self.dist.world_size, "per_device_train_batch_size": self.args.per_device_train_batch_size,
-                    "gradient_accumulation_steps": self.args.gradient_accumulation_steps}
+                    "gradient_accumulation_steps": self.args.gradient_accumulation_steps,
+                    "train_examples": len(self.train_dataset)}
         changed = {k: (saved.get(k), v) for k, v in expected.items() if saved.get(k) != v}
         if changed:
             detail = ", ".join(f"{k} was {old}, now {new}" for k, (old, new) in changed.items())
-            raise ValueError(f"Cannot resume from {checkpoint}: {detail}. The data position depends on them; resume with the same settings.")
+            raise ValueError(f"Cannot resume from {checkpoint}: {detail}. The data position depends on them; resume with the "
+                             "same data and settings.")
         names = {f.name for f in TrainState.__dataclass_fields__.values()}
         state = TrainState(**{k: v for k, v in saved.items() if k in names})
         if not self.dist.is_main:
