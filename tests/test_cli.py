@@ -397,18 +397,9 @@ def example_commands() -> list:
 
 @pytest.fixture(scope="module")
 def readme_workdir(tmp_path_factory, models) -> Path:
-    """The files the README's examples name."""
+    """A copy of the repository's root as far as the README's examples need it."""
     work = tmp_path_factory.mktemp("readme")
-    shutil.copy(ROOT / "src" / "mintformers" / "data" / "demo_corpus.txt", work / "notes.txt")
-    (work / "docs").mkdir()
-    (work / "docs" / "baking.md").write_text("# Baking\n\nTo bake bread, mix flour, water, salt and yeast.\n")
-    (work / "docs" / "trains.txt").write_text("Trains carry passengers over long distances.\n")
-    (work / "sentences.txt").write_text("A man is eating food.\nA man is eating a piece of bread.\nThe girl plays the violin.\n")
-    (work / "chatml.jinja").write_text(  # for `generate --chat --chat-template chatml.jinja`
-        "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{% endfor %}"
-        "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
-    )
-    shutil.copytree(models["st"], work / "my-model")
+    shutil.copytree(ROOT / "examples", work / "examples")  # what the repository ships: the commands run as written
     return work
 
 
@@ -421,6 +412,7 @@ HUB_STAND_INS = {
     "mosaicml/mpt-7b": "gen",
     "path/to/uie-m": "ie",
     "google/mobilebert-uncased": "cls",
+    "sentence-transformers/all-MiniLM-L6-v2": "st",
     "cross-encoder/ms-marco-MiniLM-L6-v2": "rerank",
 }
 

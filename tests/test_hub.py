@@ -68,6 +68,7 @@ def test_unreachable_hub_is_asked_once_then_the_cache_only(tmp_path, monkeypatch
 
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", no_network)
     monkeypatch.setattr(hub, "_unreachable_since", None)
+    monkeypatch.setattr(hub, "_hub_host_resolves", lambda: True)  # a network that fails later than name lookup
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     assert hub.resolve_file("someone/not-downloaded", "modules.json", required=False, cache_dir=tmp_path) is None
     with pytest.raises(CheckpointError, match="the Hub is unreachable and it is not in the local cache"):
@@ -78,3 +79,31 @@ def test_unreachable_hub_is_asked_once_then_the_cache_only(tmp_path, monkeypatch
     with pytest.raises(CheckpointError):
         BertModel.from_pretrained("someone/not-downloaded", cache_dir=tmp_path)
     assert calls == [False]  # after the grace period the Hub is tried again
+
+
+def test_a_machine_without_network_goes_to_the_cache_at_once(tmp_path, monkeypatch):
+    """huggingface_hub would retry for ~25 s; when the Hub's name does not even resolve, the cache answers alone."""
+    import socket
+
+    import huggingface_hub
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    from mintformers import hub
+
+    calls = []
+
+    def cache_only(repo_id, filename, local_files_only=False, **kwargs):
+        calls.append(local_files_only)
+        raise LocalEntryNotFoundError("not in the cache")
+
+    def no_dns(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", cache_only)
+    monkeypatch.setattr(hub, "_unreachable_since", None)
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    for var in ("HF_HUB_OFFLINE", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(CheckpointError, match="Cannot get 'config.json' for 'someone/model': the Hub is unreachable"):
+        BertModel.from_pretrained("someone/model", cache_dir=tmp_path)
+    assert calls == [True]

@@ -123,7 +123,7 @@ def test_missing_weights(saved):
 def test_missing_config(saved):
     _, path = saved
     os.remove(path / "config.json")
-    with pytest.raises(CheckpointError, match="'config.json' not found"):
+    with pytest.raises(CheckpointError, match="has no config.json, so it is not a checkpoint folder"):
         BertModel.from_pretrained(path)
 
 

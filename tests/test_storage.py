@@ -1,10 +1,13 @@
 """storage.save_folder: a checkpoint folder is saved atomically as a whole.
 
-The crash test forks a process that saves a new checkpoint over an old one and makes it stop at the Nth point of
-the save (storage.save_step, MINTFORMERS_SAVE_PAUSE_AT), then kills it with SIGKILL, for N = 1, 2, ... until a
-save runs to the end: every point between two file writes, fsyncs, the commit, and every rename and removal. After
-each kill the folder must load (with our loaders) as exactly the old or exactly the new checkpoint, and the next
-save must succeed and leave nothing behind.
+The crash test has a saving process stop at the Nth point of a save (storage.save_step, MINTFORMERS_SAVE_PAUSE_AT)
+and kills it there with SIGKILL, by pid, for N = 1, 2, ... until a save runs to the end: every point between two
+file writes, the fsyncs, the commit, and every rename and removal. After each kill the folder must load (with our
+loaders) as exactly the old or exactly the new checkpoint, and the next save must succeed and leave nothing behind.
+
+The saving processes are forked by one helper process ("zygote") that imported torch and loaded the new checkpoint
+once: forking is then cheap (milliseconds), and it happens in a single-threaded process, not in a test worker
+that may run thread pools (torch, JAX) a forked child could deadlock on.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import os
 import shutil
 import signal
 import stat
-import traceback
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,31 +35,81 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the crash test 
 
 MAX_STEPS = 60  # a save of these checkpoints has 10 to 25 points; the loop stops at the first uninterrupted save
 
+ZYGOTE = r"""
+import json, os, sys, traceback
+from pathlib import Path
+import torch
+torch.set_num_threads(1)
+from mintformers import AutoTokenizer, BertForMaskedLM
+from mintformers.embeddings import save_embeddings
 
-def save_until_killed(step: int, save: Callable[[], None]) -> str | None:
-    """Run `save` in a child process that pauses at its `step`th save point; kill it there (SIGKILL, by pid).
-    Returns the point's name, or None when the save finished before reaching it."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: save, then leave without running the parent's cleanup
-        os.close(read_fd)
-        code = 0
-        try:
-            os.environ["MINTFORMERS_SAVE_PAUSE_AT"] = f"{step}:{write_fd}"
-            save()
-        except BaseException:
-            traceback.print_exc()
-            code = 1
-        os._exit(code)
-    os.close(write_fd)
-    with os.fdopen(read_fd) as reader:
-        point = reader.readline().strip()  # blocks until the child pauses, or exits (end of file)
-    if point:
-        os.kill(pid, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)
-    if not point:
-        assert os.waitstatus_to_exitcode(status) == 0, "the save failed in the child (its traceback is above)"
-    return point or None
+loaded = {}
+for line in sys.stdin:
+    cmd = json.loads(line)
+    if cmd["op"] == "load":
+        cls = AutoTokenizer if cmd["kind"] == "tokenizer" else BertForMaskedLM
+        loaded[cmd["name"]] = cls.from_pretrained(cmd["path"])
+        reply = {"ok": True}
+    elif cmd["op"] == "save":
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_fd)
+            code = 0
+            try:
+                os.environ["MINTFORMERS_SAVE_PAUSE_AT"] = f"{cmd['step']}:{write_fd}"
+                if cmd["name"] == "index":
+                    save_embeddings(Path(cmd["folder"]) / "index", torch.ones(3, 4), ["a", "b", "c"])
+                else:
+                    loaded[cmd["name"]].save_pretrained(cmd["folder"], **cmd["kwargs"])
+            except BaseException:
+                traceback.print_exc()
+                code = 1
+            os._exit(code)
+        os.close(write_fd)
+        with os.fdopen(read_fd) as reader:
+            point = reader.readline().strip()  # the child paused there, or (end of file) finished
+        reply = {"pid": pid, "point": point or None}
+        if not point:
+            reply["status"] = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    elif cmd["op"] == "reap":
+        os.waitpid(cmd["pid"], 0)
+        reply = {"ok": True}
+    print(json.dumps(reply), flush=True)
+"""
+
+
+class Zygote:
+    def __init__(self):
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+        self.process = subprocess.Popen([sys.executable, "-c", ZYGOTE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        text=True, env=env)
+
+    def ask(self, **cmd) -> dict:
+        self.process.stdin.write(json.dumps(cmd, default=str) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        assert line, "the zygote process died (its traceback is above)"
+        return json.loads(line)
+
+    def save_until_killed(self, step: int, name: str, folder: Path, **kwargs) -> str | None:
+        """Save `name` into `folder` in a child that pauses at its `step`th save point; kill it there (SIGKILL, by
+        pid). Returns the point's name, or None when the save finished before reaching it."""
+        reply = self.ask(op="save", name=name, folder=folder, kwargs=kwargs, step=step)
+        if reply["point"] is None:
+            assert reply["status"] == 0, "the save failed in the child (its traceback is above)"
+            return None
+        os.kill(reply["pid"], signal.SIGKILL)
+        self.ask(op="reap", pid=reply["pid"])
+        return reply["point"]
+
+
+@pytest.fixture(scope="module")
+def zygote():
+    z = Zygote()
+    yield z
+    z.process.stdin.close()
+    z.process.wait(timeout=60)
 
 
 def weights_digest(folder: Path) -> str:
@@ -90,7 +144,8 @@ def tiny_model(models, marker: str, seed: int) -> BertForMaskedLM:
     return model
 
 
-def check_every_crash_point(tmp_path: Path, old: Path, save_new: Callable[[Path], None], state: Callable[[Path], tuple]):
+def check_every_crash_point(tmp_path, zygote, name, old: Path, save_new: Callable[[Path], None], state, **kwargs):
+    """Kill the zygote's save of `name` (what `save_new` saves here) over a copy of `old` at every save point."""
     old_state = state(old)
     reference = tmp_path / "reference"
     shutil.copytree(old, reference)
@@ -101,7 +156,7 @@ def check_every_crash_point(tmp_path: Path, old: Path, save_new: Callable[[Path]
     for step in range(1, MAX_STEPS + 1):
         folder = tmp_path / f"crash-{step}"
         shutil.copytree(old, folder)
-        point = save_until_killed(step, lambda folder=folder: save_new(folder))
+        point = zygote.save_until_killed(step, name, folder, **kwargs)
         got = state(folder)
         assert got in (old_state, new_state), f"killed at {point!r}: the folder mixes two checkpoints"
         outcomes.add("old" if got == old_state else "new")
@@ -118,30 +173,38 @@ def check_every_crash_point(tmp_path: Path, old: Path, save_new: Callable[[Path]
     return points
 
 
-def test_crash_during_a_plain_save_leaves_old_or_new(tmp_path, models):
+def test_crash_during_a_plain_save_leaves_old_or_new(tmp_path, models, zygote):
     old = tmp_path / "old"
     tiny_model(models, "old", 1).save_pretrained(old)
     new = tiny_model(models, "new", 2)
-    points = check_every_crash_point(tmp_path, old, new.save_pretrained, model_state)
+    new.save_pretrained(tmp_path / "new")
+    zygote.ask(op="load", name="plain", kind="model", path=tmp_path / "new")
+    points = check_every_crash_point(tmp_path, zygote, "plain", old, new.save_pretrained, model_state)
     assert {"wrote model.safetensors", "renamed model.safetensors", "renamed config.json"} <= set(points)
 
 
-def test_crash_during_a_sharded_save_leaves_old_or_new(tmp_path, models):
+def test_crash_during_a_sharded_save_leaves_old_or_new(tmp_path, models, zygote):
     old = tmp_path / "old"
     tiny_model(models, "old", 1).save_pretrained(old, max_shard_size="40KB")  # 3 shards + index
-    new = tiny_model(models, "new", 2)
-    points = check_every_crash_point(tmp_path, old, lambda d: new.save_pretrained(d, max_shard_size="60KB"), model_state)
     assert len(find_weight_files(old)) == 3
+    new = tiny_model(models, "new", 2)
+    new.save_pretrained(tmp_path / "new")
+    zygote.ask(op="load", name="sharded", kind="model", path=tmp_path / "new")
+    points = check_every_crash_point(tmp_path, zygote, "sharded", old,
+                                     lambda d: new.save_pretrained(d, max_shard_size="60KB"), model_state,
+                                     max_shard_size="60KB")  # 2 shards: every old shard goes
     assert "removed model-00003-of-00003.safetensors" in points and "renamed model.safetensors.index.json" in points
 
 
-def test_crash_during_a_tokenizer_save_leaves_old_or_new(tmp_path, models):
+def test_crash_during_a_tokenizer_save_leaves_old_or_new(tmp_path, models, zygote):
     old = tmp_path / "old"
     shutil.copytree(models["mlm"], old)
     tokenizer = AutoTokenizer.from_pretrained(old)
     tokenizer.add_tokens(["zebraword"])
     tokenizer.model_max_length = 77
-    points = check_every_crash_point(tmp_path, old, tokenizer.save_pretrained, tokenizer_state)
+    tokenizer.save_pretrained(tmp_path / "new")
+    zygote.ask(op="load", name="tokenizer", kind="tokenizer", path=tmp_path / "new")
+    points = check_every_crash_point(tmp_path, zygote, "tokenizer", old, tokenizer.save_pretrained, tokenizer_state)
     assert {"renamed tokenizer.json", "renamed tokenizer_config.json"} <= set(points)
 
 
@@ -208,7 +271,7 @@ def test_saving_under_a_file_names_the_file(tmp_path, models):
         tiny_model(models, "m", 0).save_pretrained(tmp_path / "some-file" / "model")
 
 
-def test_crash_during_an_embeddings_index_save_leaves_old_or_new(tmp_path):
+def test_crash_during_an_embeddings_index_save_leaves_old_or_new(tmp_path, zygote):
     from mintformers.embeddings import load_embeddings, save_embeddings
 
     def index_state(folder: Path) -> tuple:
@@ -218,7 +281,8 @@ def test_crash_during_an_embeddings_index_save_leaves_old_or_new(tmp_path):
     old = tmp_path / "old"
     old.mkdir()
     save_embeddings(old / "index", torch.zeros(2, 4), ["a", "b"])
-    points = check_every_crash_point(
-        tmp_path, old, lambda d: save_embeddings(d / "index", torch.ones(3, 4), ["a", "b", "c"]), index_state
+    points = check_every_crash_point(  # the zygote's "index" save writes what this one does
+        tmp_path, zygote, "index", old, lambda d: save_embeddings(d / "index", torch.ones(3, 4), ["a", "b", "c"]),
+        index_state,
     )
     assert {"renamed index.npy", "renamed index.jsonl"} <= set(points)

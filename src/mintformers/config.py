@@ -33,6 +33,17 @@ logger = logging.getLogger(__name__)
 CONFIG_NAME = "config.json"
 PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
 ATTN_IMPLEMENTATIONS = ("eager", "sdpa")
+# Sizes and counts a model cannot be built with at 0 or below (the families' config.json keys), and the layer
+# counts, which may be 0 (embeddings only) but not negative.
+POSITIVE_FIELDS = (
+    "vocab_size", "hidden_size", "num_attention_heads", "intermediate_size", "max_position_embeddings",
+    "type_vocab_size", "embedding_size", "true_hidden_size", "intra_bottleneck_size",
+    "d_model", "n_heads", "max_seq_len", "expansion_ratio", "relative_attention_num_buckets",
+    "layer_norm_eps", "layer_norm_epsilon",
+)
+LAYER_COUNT_FIELDS = ("num_hidden_layers", "n_layers")
+PROBABILITY_FIELDS = ("hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout", "resid_pdrop",
+                      "emb_pdrop", "attn_pdrop", "act_dropout")
 # Keys the reference writes for its own bookkeeping; read and dropped, never treated as model settings.
 _BOOKKEEPING = ("transformers_version", "_name_or_path", "name_or_path", "_commit_hash", "mintformers_version")
 
@@ -182,8 +193,23 @@ class PretrainedConfig:
     def validate(self) -> None:
         """Check values; subclasses extend this (call super) with their own rules."""
         hints = _type_hints(type(self))
-        for name in _fields_of(type(self)):
-            _check_type(type(self).__name__, name, getattr(self, name), hints.get(name))
+        owner = type(self).__name__
+        fields = _fields_of(type(self))
+        for name in fields:
+            _check_type(owner, name, getattr(self, name), hints.get(name))
+        for name in fields:
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                continue
+            if name in POSITIVE_FIELDS and not value > 0:
+                raise ConfigError(
+                    f"{owner}.{name}={value} cannot work: it is a size, so it must be positive. Use the value from "
+                    "the checkpoint's config.json, or a positive one."
+                )
+            if name in LAYER_COUNT_FIELDS and value < 0:
+                raise ConfigError(f"{owner}.{name}={value} cannot work: a number of layers is 0 or more.")
+            if name in PROBABILITY_FIELDS and not 0 <= value <= 1:
+                raise ConfigError(f"{owner}.{name}={value} cannot work: a dropout probability lies in [0, 1].")
         if self.problem_type is not None and self.problem_type not in PROBLEM_TYPES:
             raise ConfigError(f"problem_type={self.problem_type!r} is not understood; use one of {PROBLEM_TYPES}.")
         if self._attn_implementation is not None and self._attn_implementation not in ATTN_IMPLEMENTATIONS:

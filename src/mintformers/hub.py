@@ -7,8 +7,10 @@ Everything that reads a checkpoint (configs, weights, tokenizers, sentence-trans
 from __future__ import annotations
 
 import os
+import socket
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 from .storage import CheckpointError, recover
 
@@ -63,7 +65,14 @@ def resolve_file(
         if path.is_file():
             return path
         if required:
-            raise CheckpointError(f"{filename!r} not found in directory {str(local)!r}.")
+            if filename == "config.json":
+                raise CheckpointError(
+                    f"{str(local)!r} has no config.json, so it is not a checkpoint folder. Pass the folder that holds "
+                    "config.json (the one save_pretrained wrote), or a hub id."
+                )
+            raise CheckpointError(
+                f"{filename!r} not found in directory {str(local)!r}. Download the checkpoint again, or save it again."
+            )
         return None
     if local.exists():
         raise CheckpointError(f"{name!r} is a file, not a checkpoint directory; pass the folder that contains it.")
@@ -92,6 +101,9 @@ def _hub_file(repo_id, filename, required, revision, cache_dir, token, local_fil
 
     global _unreachable_since
     recently_unreachable = _unreachable_since is not None and time.monotonic() - _unreachable_since < UNREACHABLE_FOR_S
+    if not (recently_unreachable or local_files_only) and not _hub_host_resolves():
+        _unreachable_since = time.monotonic()  # offline machine: the cache only, instead of ~25 s of retries
+        recently_unreachable = True
     try:
         return Path(
             hf_hub_download(
@@ -133,6 +145,24 @@ def _hub_file(repo_id, filename, required, revision, cache_dir, token, local_fil
         if required:
             raise CheckpointError(f"{repo_id!r} has no file {filename!r}.") from e
         return None
+
+
+def _hub_host_resolves() -> bool:
+    """Whether the Hub's host name resolves. huggingface_hub retries a failed request 5 times with backoff (about
+    25 s) even when the machine has no network at all; one name lookup (milliseconds) tells that case apart. Behind
+    a proxy the lookup proves nothing, so it is skipped."""
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on"):
+        return True  # huggingface_hub goes to the cache itself
+    if any(os.environ.get(k) for k in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True
+    from huggingface_hub import constants
+
+    host = urlparse(constants.ENDPOINT).hostname
+    try:
+        socket.getaddrinfo(host, 443)
+    except OSError:
+        return False
+    return True
 
 
 def _cached_repo_exists(repo_id: str, cache_dir) -> bool:

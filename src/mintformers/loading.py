@@ -9,16 +9,17 @@ Writing goes through `storage.save_folder`: the weight files (and whatever else 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import pickle
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .hub import CheckpointError, resolve_file
+from .hub import CheckpointError, is_local, resolve_file
 from .storage import atomic_path, atomic_write_text, read_json, save_folder, save_step
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ __all__ = [
     "report_loading",
     "shape_mismatch",
     "save_state_dict",
+    "safetensors_header",
     "atomic_path",
     "atomic_write_text",
     "parse_size",
@@ -67,8 +69,16 @@ def find_weight_files(
         if index_path is not None:
             weight_map = read_json(index_path).get("weight_map")
             if not isinstance(weight_map, dict) or not weight_map:
-                raise CheckpointError(f"{str(index_path)!r} has no 'weight_map'; the index file is corrupt.")
+                raise CheckpointError(f"{str(index_path)!r} has no 'weight_map': the index file is corrupt. Download the checkpoint again, or save it again.")
             shards = sorted(set(weight_map.values()))
+            folder = index_path.parent
+            missing = [shard for shard in shards if is_local(name_or_path) and not (folder / shard).is_file()]
+            if missing:
+                raise CheckpointError(
+                    f"{str(index_path)!r} lists {len(shards)} weight shards but {', '.join(map(repr, missing[:3]))}"
+                    f"{' and more' if len(missing) > 3 else ''} {'is' if len(missing) == 1 else 'are'} missing: the "
+                    "download or save did not complete. Download the checkpoint again, or save it again."
+                )
             return [resolve_file(name_or_path, shard, **hub) for shard in shards]
     names = [name for pair in formats for name in pair]
     raise CheckpointError(
@@ -112,18 +122,33 @@ def _torch_to_numpy(t: torch.Tensor) -> np.ndarray:
 
 
 def _read_safetensors(path: Path, framework: str) -> dict:
-    from safetensors import SafetensorError
-
     if framework == "torch":
         from safetensors.torch import load_file
     else:
         from safetensors.numpy import load_file
 
+    with _readable_safetensors(path):
+        return load_file(str(path), device="cpu") if framework == "torch" else load_file(str(path))
+
+
+def safetensors_header(path: Path) -> dict[str, tuple[tuple[int, ...], str]]:
+    """key → (shape, dtype name as safetensors writes it, e.g. "F32") from a file's header, without reading tensors."""
+    from safetensors import safe_open
+
+    with _readable_safetensors(path), safe_open(str(path), framework="numpy") as st:
+        return {key: (tuple(st.get_slice(key).get_shape()), str(st.get_slice(key).get_dtype())) for key in st.keys()}
+
+
+@contextlib.contextmanager
+def _readable_safetensors(path: Path) -> Iterator[None]:
+    """One message for a safetensors file that cannot be read, whoever reads it."""
+    from safetensors import SafetensorError
+
     size = os.path.getsize(path)
     if size < 8:
         raise CheckpointError(f"{str(path)!r} is {size} bytes: truncated or empty. Re-download or re-save it.")
     try:
-        return load_file(str(path), device="cpu") if framework == "torch" else load_file(str(path))
+        yield
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         raise CheckpointError(
             f"{str(path)!r} is not a readable safetensors file ({e}); it is corrupt or truncated. "

@@ -32,7 +32,7 @@ from .loading import (
     shape_mismatch,
 )
 from .storage import save_folder
-from .validation import check_id_range, check_input_shapes, check_table_range
+from .validation import check_id_range, check_input_shapes, check_mask_values, check_table_range
 
 __all__ = ["PreTrainedModel", "check_inputs", "check_table_ids", "resolve_dtype", "auto_dtype", "LoadingInfo"]
 
@@ -102,8 +102,12 @@ def check_inputs(
         max_positions=max_positions,
         past_length=past_length,
     )
-    if input_ids is not None and vocab_size is not None and input_ids.numel() and not torch.compiler.is_compiling():
+    if torch.compiler.is_compiling():  # no data-dependent checks while tracing
+        return batch, seq_len
+    if input_ids is not None and vocab_size is not None and input_ids.numel():
         check_id_range(int(input_ids.min()), int(input_ids.max()), vocab_size)
+    if attention_mask is not None and attention_mask.dtype != torch.bool:
+        check_mask_values(bool(((attention_mask != 0) & (attention_mask != 1)).any()))
     return batch, seq_len
 
 

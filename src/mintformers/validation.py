@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["check_input_shapes", "check_id_range", "check_table_range", "check_head_mask_shape"]
+__all__ = ["check_input_shapes", "check_id_range", "check_table_range", "check_mask_values", "check_head_mask_shape"]
 
 
 def check_input_shapes(
@@ -41,6 +41,14 @@ def check_input_shapes(
             raise ValueError(f"inputs_embeds must have shape (batch, sequence_length, hidden), got {embeds_shape}.")
         shape = embeds_shape[:2]
     batch, seq_len = shape
+    name = "input_ids" if ids_shape is not None else "inputs_embeds"
+    if batch == 0:
+        raise ValueError(f"{name} holds no sequences (shape {shape}): pass at least one.")
+    if seq_len == 0:
+        raise ValueError(
+            f"{name} holds sequences of length 0 (shape {shape}): every sequence needs at least one token. "
+            "Tokenize non-empty texts, or keep the tokenizer's special tokens."
+        )
     if max_positions is not None and seq_len is not None and past_length + seq_len > max_positions:
         raise ValueError(
             f"Sequence length {past_length + seq_len} exceeds the model's maximum of {max_positions} positions "
@@ -81,6 +89,16 @@ def check_table_range(top: int, rows: int, name: str, field: str, what: str) -> 
     """Ids up to `top` index a table of `rows` rows (config.`field` `what`), e.g. token_type_ids into type_vocab_size."""
     if top >= rows:
         raise ValueError(f"{name} contain {top} but the model has only {field}={rows} {what}.")
+
+
+def check_mask_values(has_other_values: bool) -> None:
+    """An attention mask marks tokens to attend to (1) and padding (0); any other value is a mistake (a sum of masks,
+    an additive mask of -inf/0, a count) that would silently change the attention scores."""
+    if has_other_values:
+        raise ValueError(
+            "attention_mask must hold only 0 (padding) and 1 (attend), or booleans; it holds other values. Pass the "
+            "mask the tokenizer returned (or (mask > 0).long())."
+        )
 
 
 def check_head_mask_shape(shape: Sequence[int], num_layers: int) -> None:

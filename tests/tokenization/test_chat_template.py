@@ -131,6 +131,7 @@ def test_named_templates_of_a_hub_repo(tokenizer, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(hub, "_unreachable_since", None)
+    monkeypatch.setattr(hub, "_hub_host_resolves", lambda: True)  # the Hub's name resolves (this machine: no DNS)
     listed = []
 
     def list_repo_tree(repo_id, path_in_repo=None, revision=None, token=None, recursive=False):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -91,7 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         debug = args.debug
         logging.basicConfig(level=logging.WARNING, format="mintformers: %(levelname)s: %(message)s", stream=sys.stderr)
-        logging.getLogger("huggingface_hub").setLevel(logging.ERROR)  # its retry chatter; failures still raise
+        # huggingface_hub's retry chatter ("... thrown while requesting HEAD ..."): failures still raise. Its logger
+        # takes its level from HF_HUB_VERBOSITY when first imported, after this.
+        os.environ.setdefault("HF_HUB_VERBOSITY", "error")
+        logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
         return args.func(args)
     except SystemExit as e:  # --help / --version
         return e.code if isinstance(e.code, int) else EXIT_OK

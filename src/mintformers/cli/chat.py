@@ -18,7 +18,7 @@ def chat_prompt(args: argparse.Namespace) -> str | list[dict]:
         return read_messages(args.messages)
     if args.prompt is None:
         raise CLIError("generate needs a PROMPT (or --messages FILE with a conversation).", EXIT_USAGE)
-    prompt = texts([args.prompt], "prompt")[0]
+    prompt = texts([args.prompt], "prompt", args.encoding)[0]
     if not args.chat:
         if args.system is not None or args.chat_template is not None:
             raise CLIError("--system and --chat-template format a chat: add --chat (or use --messages).", EXIT_USAGE)

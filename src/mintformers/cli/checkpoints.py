@@ -69,12 +69,9 @@ def _tensor_shapes(files: list[Path]) -> dict[str, tuple[tuple[int, ...], str]]:
     out: dict[str, tuple[tuple[int, ...], str]] = {}
     for f in files:
         if f.suffix == ".safetensors":
-            from safetensors import safe_open
+            from ..loading import safetensors_header
 
-            with safe_open(str(f), framework="pt") as st:
-                for key in st.keys():
-                    s = st.get_slice(key)
-                    out[key] = (tuple(s.get_shape()), str(s.get_dtype()))
+            out.update(safetensors_header(f))
         else:
             from ..loading import load_state_dict
 
@@ -92,7 +89,13 @@ def inspect_checkpoint(model: str) -> dict[str, Any]:
     """Everything `info` reports about a checkpoint folder, as plain data."""
     from ..auto import AUTO_CLASSES, MODEL_TYPES
     from ..config import read_json
-    from ..loading import find_weight_files
+    from ..loading import (
+        SAFE_WEIGHTS_INDEX_NAME,
+        SAFE_WEIGHTS_NAME,
+        WEIGHTS_INDEX_NAME,
+        WEIGHTS_NAME,
+        find_weight_files,
+    )
 
     root = _local_dir(model)
     config_path = root / "config.json"
@@ -104,10 +107,9 @@ def inspect_checkpoint(model: str) -> dict[str, Any]:
     info["architectures"] = config.get("architectures") or []
     info["heads"] = {auto: table[model_type] for auto, table in AUTO_CLASSES.items() if model_type in table}
     info["config_dtype"] = config.get("dtype") or config.get("torch_dtype")
-    try:
-        weight_files = find_weight_files(root)
-    except OSError:
-        weight_files = []
+    names = (SAFE_WEIGHTS_NAME, SAFE_WEIGHTS_INDEX_NAME, WEIGHTS_NAME, WEIGHTS_INDEX_NAME)
+    # no weight file: report it; weights that are there but broken (a missing shard, a corrupt file): the error
+    weight_files = find_weight_files(root) if any((root / n).is_file() for n in names) else []
     shapes = _tensor_shapes(weight_files)
     params = {k: v for k, v in shapes.items() if not k.endswith("position_ids")}  # a stray int buffer, not a parameter
     dtypes = sorted({_ST_DTYPE_NAMES.get(d, d) for _, d in params.values()})
@@ -125,7 +127,7 @@ def inspect_checkpoint(model: str) -> dict[str, Any]:
     trained = []
     if info["supported"] and weight_files and weight_files[0].suffix == ".safetensors":
         for auto_name, cls_name in info["heads"].items():
-            if auto_name != "AutoModel" and missing_head_weights(str(root), auto_name) == []:
+            if auto_name != "AutoModel" and untrained_head(str(root), auto_name) is None:
                 trained.append(cls_name)
         info["trained_heads"] = sorted(set(trained))
     modules_file = root / "modules.json"
@@ -287,17 +289,20 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 
-def missing_head_weights(model: str, auto_name: str) -> list[str] | None:
-    """Head parameters of `auto_name`'s class for this checkpoint that its weights lack ([] = the head is
-    trained); None when unknown (.bin weights, whose keys cannot be listed without loading them).
+# A head trained for the key's task also serves these (pretraining trains the masked-LM and next-sentence heads).
+HEAD_SERVES = {"AutoModelForPreTraining": ("AutoModelForMaskedLM", "AutoModelForNextSentencePrediction")}
 
-    Raises ValueError when the family has no such head at all. The model is built on the meta device: no memory.
+
+def untrained_head(model: str, auto_name: str) -> str | None:
+    """Why this checkpoint's weights do not train `auto_name`'s head (a sentence for an error), or None when they do
+    or cannot be told (.bin weights, whose keys cannot be listed without loading them).
+
+    A head is trained when its weights are there and were trained for it: heads of different tasks share parameter
+    names (BERT's sequence and token classifiers are both `classifier`), so weights saved from a head listed in
+    `architectures` count only for that head and the tasks it also serves. Raises ValueError when the family has
+    no such head at all. Models are built on the meta device: no memory.
     """
-    import warnings
-
-    import torch
-
-    from ..auto import AutoConfig, model_class_for
+    from ..auto import AUTO_CLASSES, AutoConfig, model_class_for
     from ..loading import find_weight_files
 
     config = AutoConfig.from_pretrained(model)
@@ -305,15 +310,46 @@ def missing_head_weights(model: str, auto_name: str) -> list[str] | None:
     files = find_weight_files(model)
     if files[0].suffix != ".safetensors":
         return None
-    keys = _tensor_shapes(files)
-    from ..modeling import _no_meta_normal  # as from_pretrained builds: no init work on the meta device
+    head = _head_parameters(cls, config)
+    mapped = _instance(cls, config)._map_checkpoint_keys(dict.fromkeys(_tensor_shapes(files)))
+    missing = [k for k in head if k not in mapped]
+    if missing:
+        return f"lacks {', '.join(missing[:2])}{', ...' if len(missing) > 2 else ''}"
+    architectures = config.architectures or []
+    if cls.__name__ in architectures:
+        return None
+    for arch in architectures:
+        arch_autos = [a for a, table in AUTO_CLASSES.items() if table.get(config.model_type) == arch]
+        if not arch_autos or any(auto_name in HEAD_SERVES.get(a, ()) for a in arch_autos):
+            continue
+        shared = sorted(set(head) & set(_head_parameters(model_class_for(arch_autos[0], config.model_type), config)))
+        if shared:
+            return f"was saved as {arch}: its {', '.join(shared[:2])} weights were trained for that head"
+    return None
 
-    with warnings.catch_warnings(), torch.device("meta"), _no_meta_normal():
-        warnings.simplefilter("ignore")  # e.g. "BertLMHeadModel is meant to be used with is_decoder=True"
-        head_model = cls(config)
-    mapped = head_model._map_checkpoint_keys(dict.fromkeys(keys))
-    prefix = head_model.base_model_prefix + "."
-    tied = set(head_model._tied_weights_keys)
-    return [k for k, _ in head_model.named_parameters() if not k.startswith(prefix) and k not in mapped and k not in tied]
+
+_INSTANCES: dict[tuple[type, str], Any] = {}
 
 
+def _instance(cls: type, config: Any) -> Any:
+    """`cls(config)` on the meta device (as from_pretrained builds it: no init work, no memory), cached."""
+    import warnings
+
+    import torch
+
+    from ..modeling import _no_meta_normal
+
+    key = (cls, config.to_json_string())
+    if key not in _INSTANCES:
+        with warnings.catch_warnings(), torch.device("meta"), _no_meta_normal():
+            warnings.simplefilter("ignore")  # e.g. "BertLMHeadModel is meant to be used with is_decoder=True"
+            _INSTANCES[key] = cls(config)
+    return _INSTANCES[key]
+
+
+def _head_parameters(cls: type, config: Any) -> list[str]:
+    """The parameters of `cls` outside its base model (the head), tied ones left out."""
+    model = _instance(cls, config)
+    prefix = model.base_model_prefix + "."
+    tied = set(model._tied_weights_keys)
+    return [k for k, _ in model.named_parameters() if not k.startswith(prefix) and k not in tied]

@@ -14,6 +14,7 @@ Heavy imports (torch) belong inside the command functions, so `mintformers --hel
 from __future__ import annotations
 
 import argparse
+import codecs
 import importlib.util
 import json
 import sys
@@ -24,6 +25,7 @@ from typing import Any
 __all__ = [
     "CLIError", "EXIT_CODES", "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_INTERRUPTED", "DEFAULT_MODEL_NAME",
     "default_model_path", "add_command", "add_model_option", "add_runtime_options", "add_global_options",
+    "add_encoding_option", "device", "read_text", "note_truncated",
     "positive_int", "model_name", "display_name", "show_progress", "dtype", "emit_json", "clip", "texts",
     "read_lines", "load_encoder", "quantize",
 ]
@@ -116,6 +118,12 @@ def add_model_option(parser: argparse.ArgumentParser, *, required: bool = False,
     parser.add_argument("--model", "-m", required=required, help=help or default_help)
 
 
+def add_encoding_option(parser: argparse.ArgumentParser) -> None:
+    """--encoding, for the commands that read text files or stdin."""
+    parser.add_argument("--encoding", help="encoding of input files and stdin (default: UTF-8, strictly: a file in "
+                        "another encoding is refused, naming the first byte that is not UTF-8)")
+
+
 def add_runtime_options(parser: argparse.ArgumentParser, *, batch_size: bool = True) -> None:
     """--device and --dtype (and --batch-size) for the commands that run a model."""
     parser.add_argument("--device", help="cpu, cuda, cuda:1 or mps (default: cuda when available, else cpu)")
@@ -163,7 +171,36 @@ def quantize(args: argparse.Namespace) -> str | None:
 def load_encoder(args: argparse.Namespace):
     from ..embeddings import SentenceEncoder
 
-    return SentenceEncoder.from_pretrained(model_name(args), device=args.device, dtype=dtype(args), quantize=quantize(args))
+    return SentenceEncoder.from_pretrained(model_name(args), device=device(args), dtype=dtype(args), quantize=quantize(args))
+
+
+def device(args: argparse.Namespace) -> str | None:
+    """--device, refused (naming the devices there are) when this machine or PyTorch build does not have it."""
+    name = getattr(args, "device", None)
+    if name is None:
+        return None
+    import torch
+
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise CLIError(f"--device {name!r} is not a device; use cpu, cuda, cuda:N or mps.", EXIT_USAGE) from None
+    available = ["cpu"]
+    if torch.cuda.is_available():
+        available += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if torch.backends.mps.is_available():
+        available.append("mps")
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        why = "this PyTorch build has no CUDA support" if torch.version.cuda is None else "no CUDA device is visible"
+    elif dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        why = f"there is no CUDA device {dev.index}"
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        why = "MPS (Apple GPUs) is not available here"
+    elif dev.type not in ("cpu", "cuda", "mps"):
+        why = "mintformers runs on cpu, cuda or mps"
+    else:
+        return name
+    raise CLIError(f"--device {name}: {why}; available: {', '.join(available)}.", EXIT_USAGE)
 
 
 # ---- input and output ---------------------------------------------------------------------------------------------
@@ -178,10 +215,10 @@ def clip(text: str, width: int = 100) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def texts(values: Sequence[str], what: str = "text") -> list[str]:
+def texts(values: Sequence[str], what: str = "text", encoding: str | None = None) -> list[str]:
     """Command-line texts; a single "-" reads one text per line from stdin. Empty texts are refused."""
     if list(values) == ["-"]:
-        values = [line.rstrip("\n") for line in sys.stdin if line.strip()]
+        values = [line for line in read_text("-", encoding).splitlines() if line.strip()]
         if not values:
             raise CLIError(f"No {what}s on standard input.")
     for v in values:
@@ -190,15 +227,54 @@ def texts(values: Sequence[str], what: str = "text") -> list[str]:
     return list(values)
 
 
-def read_lines(path: str) -> list[tuple[int, str]]:
+def read_lines(path: str, encoding: str | None = None) -> list[tuple[int, str]]:
     """(line number, text) of the non-blank lines of a file, or of stdin for "-"."""
-    if path == "-":
-        lines = sys.stdin.read().splitlines()
-    else:
+    if path != "-":
         p = Path(path)
         if not p.exists():
             raise CLIError(f"File not found: {path}")
         if p.is_dir():
             raise CLIError(f"{path} is a directory; give a text file with one text per line.")
-        lines = p.read_text(encoding="utf-8", errors="replace").splitlines()
+    lines = read_text(path, encoding).splitlines()
     return [(i, line.strip()) for i, line in enumerate(lines, start=1) if line.strip()]
+
+
+def read_text(path: str | Path, encoding: str | None = None) -> str:
+    """A text file (or stdin for "-") decoded strictly: binary data or bytes that are not `encoding` (default
+    UTF-8) are refused with the file's name and the byte offset, never embedded as replacement characters."""
+    if str(path) == "-":
+        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode("utf-8")
+        name = "standard input"
+    else:
+        data, name = Path(path).read_bytes(), str(path)
+    try:
+        codec = codecs.lookup(encoding or "utf-8")
+    except LookupError:
+        raise CLIError(f"--encoding {encoding!r} is not an encoding Python knows (e.g. utf-8, latin-1, cp1252).", EXIT_USAGE) from None
+    if encoding is None and b"\x00" in data[:65536]:
+        offset = data.index(b"\x00")
+        raise CLIError(f"{name} looks binary (a NUL byte at offset {offset}); give a text file, one text per line.")
+    try:
+        text = data.decode("utf-8-sig" if codec.name == "utf-8" else codec.name)
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        hint = "pass --encoding with the file's encoding (e.g. --encoding latin-1)" if encoding is None else "check --encoding"
+        raise CLIError(
+            f"{name} is not {codec.name} text: byte 0x{data[e.start]:02x} at offset {e.start} (line {line}); {hint}."
+        ) from None
+    return text
+
+
+def note_truncated(encoder, texts: Sequence[str], args: argparse.Namespace) -> None:
+    """A note on stderr counting the texts longer than the model reads (they were embedded truncated)."""
+    limit = getattr(encoder, "max_seq_length", None)
+    if not limit or getattr(args, "quiet", False):
+        return
+    ids = encoder.tokenizer(list(texts), add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+    over = sum(len(row) > limit for row in ids)
+    if over:
+        print(
+            f"mintformers: note: {over} of {len(texts)} texts are longer than {limit} tokens (the model's "
+            "max_seq_length) and were embedded from their first tokens only; split long texts to use all of them.",
+            file=sys.stderr,
+        )

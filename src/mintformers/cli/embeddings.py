@@ -13,6 +13,7 @@ from .common import (
     EXIT_OK,
     CLIError,
     add_command,
+    add_encoding_option,
     add_model_option,
     add_runtime_options,
     clip,
@@ -20,8 +21,10 @@ from .common import (
     emit_json,
     load_encoder,
     model_name,
+    note_truncated,
     positive_int,
     read_lines,
+    read_text,
     show_progress,
     texts,
 )
@@ -44,6 +47,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p = add_command(commands, "similarity", cmd_similarity, "similarity of the first text to each of the others")
     add_model_option(p)
     add_runtime_options(p)
+    add_encoding_option(p)
     p.add_argument("texts", nargs="+", metavar="TEXT", help="two or more texts (- reads them from stdin, one per line)")
     p.add_argument("--matrix", action="store_true", help="print the full matrix of all pairs")
 
@@ -51,6 +55,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "semantic search over a text file (one passage per line) or a folder of .txt/.md files")
     add_model_option(p)
     add_runtime_options(p)
+    add_encoding_option(p)
     p.add_argument("queries", nargs="+", metavar="QUERY", help="one or more queries (- reads them from stdin)")
     p.add_argument("--corpus", required=True, help="text file (one passage per line) or folder (one passage per paragraph)")
     p.add_argument("--index", help="save the corpus embeddings here (PATH.npy + PATH.jsonl) and reuse them while they match")
@@ -60,20 +65,21 @@ def register(commands: argparse._SubParsersAction) -> None:
     p = add_command(commands, "embed", cmd_embed, "embed a text file, one text per line (--ray: a corpus, on Ray)")
     add_model_option(p)
     add_runtime_options(p)
+    add_encoding_option(p)
     p.add_argument("file", nargs="*", metavar="FILE", help="text file, or - for stdin (--ray: .jsonl/.parquet/.txt files or folders)")
     p.add_argument("-o", "--output", required=True, help="OUT.npy (+ OUT.jsonl with the texts) or OUT.jsonl (vectors inline)")
     p.add_argument("--normalize", action="store_true", help="scale embeddings to unit length")
     add_ray_options(p)
 
 
-def read_corpus(path: str) -> list[dict[str, Any]]:
+def read_corpus(path: str, encoding: str | None = None) -> list[dict[str, Any]]:
     """Passages with their origin: a text file gives one passage per line; a folder gives one per paragraph
     (blank-line separated) of every .txt / .md file in it, recursively, in path order."""
     p = Path(path)
     if not p.exists():
         raise CLIError(f"Corpus not found: {path}")
     if p.is_file():
-        records = [{"text": text, "source": p.name, "line": n} for n, text in read_lines(path)]
+        records = [{"text": text, "source": p.name, "line": n} for n, text in read_lines(path, encoding)]
     else:
         records = []
         files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in (".txt", ".md"))
@@ -82,7 +88,7 @@ def read_corpus(path: str) -> list[dict[str, Any]]:
         for f in files:
             paragraph: list[str] = []
             start = 0
-            lines = f.read_text(encoding="utf-8", errors="replace").splitlines() + [""]
+            lines = read_text(f, encoding).splitlines() + [""]
             for n, line in enumerate(lines, start=1):
                 if line.strip():
                     if not paragraph:
@@ -137,11 +143,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_similarity(args: argparse.Namespace) -> int:
-    given = texts(args.texts)
+    given = texts(args.texts, encoding=args.encoding)
     if len(given) < 2:
         raise CLIError("similarity needs at least two texts.")
     encoder = load_encoder(args)
     emb = encoder.encode(given, batch_size=args.batch_size, convert_to_tensor=True, show_progress_bar=show_progress(args))
+    note_truncated(encoder, given, args)
     if args.matrix:
         matrix = encoder.similarity(emb, emb).tolist()
         if args.json:
@@ -167,9 +174,9 @@ def cmd_similarity(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from ..embeddings import load_embeddings, save_embeddings, semantic_search, texts_fingerprint
 
-    queries = texts(args.queries, "query")
+    queries = texts(args.queries, "query", args.encoding)
     model = model_name(args)
-    records = read_corpus(args.corpus)
+    records = read_corpus(args.corpus, args.encoding)
     passages = [r["text"] for r in records]
     encoder = load_encoder(args)
     wanted = {"model": display_name(model), "max_seq_length": encoder.max_seq_length}
@@ -194,6 +201,7 @@ def cmd_search(args: argparse.Namespace) -> int:
                 print(f"mintformers: the index {args.index} does not match this corpus or model; rebuilding it.", file=sys.stderr)
     if corpus is None:
         corpus = encoder.encode(passages, batch_size=args.batch_size, show_progress_bar=show_progress(args))
+        note_truncated(encoder, passages, args)
         if args.index:
             npy, jsonl = save_embeddings(args.index, corpus, records, metadata=wanted)
             if not args.quiet:
@@ -222,7 +230,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..embeddings import save_embeddings
-    from ..loading import atomic_path
+    from ..storage import atomic_path
 
     if args.ray is not None:
         return cmd_embed_ray(args)
@@ -232,7 +240,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.suffix not in (".npy", ".jsonl"):
         raise CLIError(f"Output {args.output} must end in .npy (array + .jsonl sidecar) or .jsonl (one JSON per text).")
-    lines = read_lines(args.file)
+    lines = read_lines(args.file, args.encoding)
     if not lines:
         raise CLIError(f"{args.file} holds no text to embed.")
     given = [t for _, t in lines]
@@ -240,6 +248,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     emb = encoder.encode(
         given, batch_size=args.batch_size, normalize_embeddings=args.normalize, show_progress_bar=show_progress(args)
     )
+    note_truncated(encoder, given, args)
     if out.suffix == ".npy":
         records = [{"text": t, "line": n} for n, t in lines]
         files = [str(p) for p in save_embeddings(out, emb, records, metadata={"model": display_name(model_name(args))})]

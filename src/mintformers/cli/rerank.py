@@ -11,9 +11,11 @@ from .common import (
     add_model_option,
     add_runtime_options,
     clip,
+    device,
     dtype,
     emit_json,
     positive_int,
+    quantize,
     read_lines,
     show_progress,
     texts,
@@ -47,8 +49,8 @@ def cmd_rerank(args: argparse.Namespace) -> int:
         passages = texts(args.passages, "passage")
     else:
         raise CLIError("No passages to rank: give them after the query or with --passages FILE.")
-    model_kwargs = {"torch_dtype": dtype(args)} if dtype(args) else None
-    model = CrossEncoder(args.model, device=args.device, max_length=args.max_length, model_kwargs=model_kwargs)
+    model_kwargs = {"torch_dtype": dtype(args), "quantize": quantize(args)}
+    model = CrossEncoder(args.model, device=device(args), max_length=args.max_length, model_kwargs=model_kwargs)
     if model.num_labels != 1:
         raise CLIError(
             f"{args.model} classifies pairs into {model.num_labels} labels; rerank needs a one-label cross-encoder "

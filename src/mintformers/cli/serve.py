@@ -22,6 +22,7 @@ from .common import (
     add_command,
     add_model_option,
     add_runtime_options,
+    device,
     display_name,
     dtype,
     load_encoder,
@@ -125,7 +126,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             if args.task == "rerank":
                 from ..embeddings import CrossEncoder
 
-                return CrossEncoder(args.model, device=args.device,
+                return CrossEncoder(args.model, device=device(args),
                                     model_kwargs={"torch_dtype": dtype(args), "quantize": quantize(args)})
             return _pipeline(args, args.task)
 

@@ -5,24 +5,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
 
-from .checkpoints import missing_head_weights
+from .checkpoints import untrained_head
 from .common import (
     EXIT_OK,
     EXIT_USAGE,
     CLIError,
     add_command,
+    add_encoding_option,
     add_model_option,
     add_runtime_options,
     clip,
+    device,
     display_name,
     dtype,
     emit_json,
     positive_int,
     quantize,
+    read_text,
     texts,
 )
 
@@ -42,6 +46,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         p = add_command(commands, name, func, help)
         add_model_option(p, required=True, help=f"local checkpoint folder or hub id of a model with a trained {head} head")
         add_runtime_options(p, batch_size=batched)
+        add_encoding_option(p)
         return p
 
     p = add("fill-mask", cmd_fill_mask, "predict the masked token(s) of texts", "masked-LM")
@@ -76,7 +81,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--chat-template", metavar="FILE",
                    help="a Jinja chat template file, for a tokenizer without one (with --chat or --messages)")
     p.add_argument("--max-new-tokens", type=positive_int, default=50, help="tokens to generate at most (default 50)")
-    p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default); > 0 samples")
+    p.add_argument("--temperature", type=temperature, default=0.0, help="0 = greedy (default); > 0 samples")
     p.add_argument("--seed", type=int, help="random seed for sampling")
 
     p = add("extract", cmd_extract, "extract spans for labels from texts (ErnieM information extraction)", "UIE")
@@ -84,22 +89,32 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--schema", required=True, help="comma-separated labels to extract, e.g. person,place")
 
 
+def temperature(value: str) -> float:
+    """--temperature: a finite number >= 0 (0 = greedy); what sampling cannot use is a usage error."""
+    try:
+        t = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not math.isfinite(t) or t < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} must be a finite number >= 0 (0: greedy; e.g. 0.7 samples)")
+    return t
+
+
 def check_head(model: str, auto_name: str) -> None:
-    """Refuse a checkpoint whose weights lack the head a task needs (it would run with a random head)."""
+    """Refuse a checkpoint whose weights do not train the head a task needs (it would run with a random head, or
+    with another task's head)."""
     from ..auto import AutoConfig, model_class_for
 
     name = display_name(model)
     try:
-        missing = missing_head_weights(model, auto_name)
+        reason = untrained_head(model, auto_name)
     except ValueError as e:
         raise CLIError(f"{name} cannot do this task: {e}") from None
-    if missing:
-        config = AutoConfig.from_pretrained(model)
-        arch = ", ".join(config.architectures or []) or "a base model"
-        cls_name = model_class_for(auto_name, config.model_type).__name__
+    if reason:
+        cls_name = model_class_for(auto_name, AutoConfig.from_pretrained(model).model_type).__name__
         raise CLIError(
-            f"{name} has no trained {cls_name} head (its checkpoint, saved as {arch}, lacks {', '.join(missing[:2])}"
-            f"{', ...' if len(missing) > 2 else ''}); pass --model with a checkpoint fine-tuned for this task."
+            f"{name} has no trained {cls_name} head (the checkpoint {reason}); pass --model with a checkpoint "
+            "fine-tuned for this task."
         )
 
 
@@ -115,7 +130,7 @@ def _pipeline(args: argparse.Namespace, command: str | None = None, **options: A
 
     if getattr(args, "batch_size", None):
         options.setdefault("batch_size", args.batch_size)
-    return pipeline(task, model=args.model, device=args.device, torch_dtype=dtype(args), quantize=quantize(args), **options)
+    return pipeline(task, model=args.model, device=device(args), torch_dtype=dtype(args), quantize=quantize(args), **options)
 
 
 def _as_list(result: Any, n: int) -> list[Any]:
@@ -124,7 +139,7 @@ def _as_list(result: Any, n: int) -> list[Any]:
 
 
 def cmd_fill_mask(args: argparse.Namespace) -> int:
-    given = texts(args.texts)
+    given = texts(args.texts, encoding=args.encoding)
     pipe = _pipeline(args)
     results = _as_list(pipe(given if len(given) > 1 else given[0], top_k=args.top_k), len(given))
     if args.json:
@@ -138,7 +153,7 @@ def cmd_fill_mask(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    given = texts(args.texts)
+    given = texts(args.texts, encoding=args.encoding)
     pipe = _pipeline(args)
     results = _as_list(pipe(given if len(given) > 1 else given[0], top_k=args.top_k), len(given))
     if args.json:
@@ -151,7 +166,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 def cmd_ner(args: argparse.Namespace) -> int:
-    given = texts(args.texts)
+    given = texts(args.texts, encoding=args.encoding)
     pipe = _pipeline(args)
     results = _as_list(pipe(given if len(given) > 1 else given[0], aggregation_strategy=args.aggregation), len(given))
     if args.json:
@@ -168,11 +183,11 @@ def cmd_ner(args: argparse.Namespace) -> int:
 
 
 def cmd_qa(args: argparse.Namespace) -> int:
-    question = texts([args.question], "question")[0]
+    question = texts([args.question], "question", args.encoding)[0]
     if args.context_file:
-        context = Path(args.context_file).read_text(encoding="utf-8") if Path(args.context_file).is_file() else None
-        if context is None:
+        if not Path(args.context_file).is_file():
             raise CLIError(f"File not found: {args.context_file}")
+        context = read_text(args.context_file, args.encoding)
     else:
         context = args.context
     if not context or not context.strip():
@@ -195,13 +210,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     pipe = _pipeline(args)
     if isinstance(prompt, list):
         return _generate_reply(args, pipe, prompt)
-    kwargs: dict[str, Any] = {"max_new_tokens": args.max_new_tokens, "do_sample": args.temperature > 0}
-    if args.temperature > 0:
-        kwargs["temperature"] = args.temperature
-    if args.seed is not None:
-        import torch
-
-        torch.manual_seed(args.seed)
+    kwargs = _generation_options(args)
     if args.json:
         emit_json({"prompt": prompt, "generated": pipe(prompt, **kwargs)})
         return EXIT_OK
@@ -213,18 +222,23 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _generation_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Greedy unless --temperature > 0 (then seeded by --seed). Greedy passes the neutral temperature 1.0: the
+    pipeline's default (0.7, the reference's) would only draw a warning that sampling options go unused."""
+    if args.seed is not None:
+        import torch
+
+        torch.manual_seed(args.seed)
+    sampling = args.temperature > 0
+    return {"max_new_tokens": args.max_new_tokens, "do_sample": sampling, "temperature": args.temperature if sampling else 1.0}
+
+
 def _generate_reply(args: argparse.Namespace, pipe, messages: list[dict]) -> int:
     """The assistant's reply to `messages`, streamed (or the whole conversation with --json)."""
     from .chat import apply_template_option
 
     apply_template_option(args, pipe.tokenizer)
-    kwargs: dict[str, Any] = {"max_new_tokens": args.max_new_tokens, "do_sample": args.temperature > 0}
-    if args.temperature > 0:
-        kwargs["temperature"] = args.temperature
-    if args.seed is not None:
-        import torch
-
-        torch.manual_seed(args.seed)
+    kwargs = _generation_options(args)
     if args.json:
         emit_json({"messages": messages, "generated": pipe(messages, **kwargs)})
         return EXIT_OK
@@ -235,7 +249,7 @@ def _generate_reply(args: argparse.Namespace, pipe, messages: list[dict]) -> int
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    given = texts(args.texts)
+    given = texts(args.texts, encoding=args.encoding)
     schema = [s.strip() for s in args.schema.split(",") if s.strip()]
     if not schema:
         raise CLIError("extract needs --schema with at least one label, e.g. --schema person,place")

@@ -1,0 +1,172 @@
+"""The bad-input catalogue, command line: each case is a command a careful user or an unlucky operator could type,
+its exit code, and the words its one error line must contain (the problem and the fix) — never a traceback. The
+Python API's catalogue is tests/test_errors.py.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from mintformers import BertForMaskedLM
+from mintformers.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, main
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory, models) -> Path:
+    """The files the catalogue's commands name."""
+    w = tmp_path_factory.mktemp("cli-errors")
+    shutil.copytree(models["mlm"], w / "corrupt")
+    weights = w / "corrupt" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:2000])
+    BertForMaskedLM.from_pretrained(models["mlm"]).save_pretrained(w / "sharded", max_shard_size="40KB")
+    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        shutil.copy(models["mlm"] / name, w / "sharded" / name)
+    (w / "sharded" / "model-00002-of-00003.safetensors").unlink()
+    shutil.copytree(models["mlm"], w / "bad-json")
+    (w / "bad-json" / "config.json").write_text("{bad")
+    (w / "no-config").mkdir()
+    (w / "binary.txt").write_bytes(b"hello\nwor\xffld\x00\x01\n")
+    (w / "latin.txt").write_bytes("café\nnaïve\n".encode("latin-1"))
+    (w / "ok.txt").write_text("a man is eating food\n")
+    (w / "some-file").write_text("x")
+    return w
+
+
+@pytest.fixture
+def no_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+
+
+@pytest.fixture
+def one_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    import huggingface_hub.constants as c
+    from huggingface_hub.utils import reset_sessions
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(c, "HF_HUB_OFFLINE", True)
+    yield
+    reset_sessions()  # a session made while offline refuses every request, later tests' local servers included
+
+
+# (argv, exit code, words of the error line, fixtures); {w} is the workspace, {st}/{mlm}/{cls}/{gen} tiny checkpoints
+CASES = [
+    # checkpoints that cannot be read: what is wrong and what to do, and `info` says what the others say
+    ("info {w}/corrupt", EXIT_ERROR, ["model.safetensors", "not a readable safetensors file", "Re-download"], ()),
+    ("similarity a b --model {w}/corrupt", EXIT_ERROR, ["not a readable safetensors file", "Re-download"], ()),
+    ("info {w}/sharded", EXIT_ERROR, ["model-00002-of-00003.safetensors", "missing", "Download the checkpoint again"], ()),
+    ("fill-mask --model {w}/sharded x", EXIT_ERROR, ["model-00002-of-00003.safetensors", "missing"], ()),
+    ("similarity a b --model {w}/no-config", EXIT_ERROR, ["has no config.json", "Pass the folder"], ()),
+    ("info {w}/no-config", EXIT_ERROR, ["has no config.json"], ()),
+    ("fill-mask --model {w}/bad-json x", EXIT_ERROR, ["config.json", "not valid JSON", "Re-download"], ()),
+    ("similarity a b --model someone/not-downloaded", EXIT_ERROR, ["Cannot get", "someone/not-downloaded", "offline mode is on", "local directory"], ("offline",)),
+    # devices the machine or build does not have: a usage error naming what there is
+    ("similarity a b --model {st} --device cuda", EXIT_USAGE, ["--device cuda", "available: cpu"], ("no_gpu",)),
+    ("similarity a b --model {st} --device mps", EXIT_USAGE, ["--device mps", "not available", "available: cpu"], ("no_gpu",)),
+    ("similarity a b --model {st} --device cuda:3", EXIT_USAGE, ["no CUDA device 3", "cpu, cuda:0"], ("one_gpu",)),
+    ("classify x --model {cls} --device tpu", EXIT_USAGE, ["'tpu' is not a device"], ()),
+    # input files: binary or not UTF-8 is refused with the name and the byte offset
+    ("embed {w}/binary.txt -o {w}/x.npy --model {st}", EXIT_ERROR, ["binary.txt", "looks binary", "offset 12"], ()),
+    ("embed {w}/latin.txt -o {w}/x.npy --model {st}", EXIT_ERROR, ["latin.txt", "byte 0xe9 at offset 3", "line 1", "--encoding"], ()),
+    ("search --corpus {w}/latin.txt q --model {st}", EXIT_ERROR, ["latin.txt", "byte 0xe9", "--encoding"], ()),
+    ("qa who? --context-file {w}/binary.txt --model {mlm}", EXIT_ERROR, ["binary.txt", "looks binary"], ()),
+    ("embed {w}/ok.txt -o {w}/x.npy --model {st} --encoding klingon", EXIT_USAGE, ["'klingon' is not an encoding"], ()),
+    # outputs
+    ("embed {w}/ok.txt -o {w}/some-file/out.npy --model {st}", EXIT_ERROR, ["some-file' is a file, not a folder", "another path"], ()),
+    ("convert {st} {w}/some-file", EXIT_ERROR, ["is a file"], ()),
+    # options
+    ("serve --host 999.1.1.1 --model {st}", EXIT_USAGE, ["--host", "'999.1.1.1' is not a valid IP address"], ()),
+    ("serve --port 70000", EXIT_USAGE, ["--port", "0-65535"], ()),
+    ("generate x --model {gen} --temperature -1", EXIT_USAGE, ["--temperature", "finite number >= 0"], ()),
+    ("generate x --model {gen} --temperature nan", EXIT_USAGE, ["--temperature", "finite number >= 0"], ()),
+    ("fill-mask x", EXIT_USAGE, ["required", "--model"], ()),
+    ("serve classify", EXIT_USAGE, ["needs --model"], ()),
+    ("info --device cpu", EXIT_USAGE, ["unrecognized arguments: --device"], ()),
+    ("convert {st} {w}/out --batch-size 2", EXIT_USAGE, ["unrecognized arguments: --batch-size 2"], ()),
+    # heads: weights trained for another head are not a trained head
+    ("ner x --model {cls}", EXIT_ERROR, ["no trained BertForTokenClassification head", "saved as BertForSequenceClassification", "fine-tuned for this task"], ()),
+    ("classify x --model {mlm}", EXIT_ERROR, ["no trained BertForSequenceClassification head", "lacks classifier"], ()),
+    ("generate x --model {mlm}", EXIT_ERROR, ["no trained BertLMHeadModel head", "saved as BertForMaskedLM"], ()),
+]
+
+
+@pytest.mark.parametrize("command, code, words, fixtures", CASES, ids=[c[0].split(" --model")[0][:60] for c in CASES])
+def test_cli_error_catalogue(request, capsys, models, work, command, code, words, fixtures):
+    for name in fixtures:
+        request.getfixturevalue(name)
+    names = {"w": work, **{k: models[k] for k in ("st", "mlm", "cls", "gen")}}
+    argv = [part.format(**names) for part in command.split()]
+    got = main(argv)
+    out, err = capsys.readouterr()
+    assert got == code, err
+    assert "Traceback" not in err and out == ""
+    lines = err.strip().splitlines()
+    if code == EXIT_ERROR:
+        assert len(lines) == 1, err  # one line
+    assert lines[-1].startswith("mintformers: error: ")
+    for word in words:
+        assert word in lines[-1], lines[-1]
+
+
+def test_stdin_that_is_not_utf8(capsys, monkeypatch, models, work):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"fine\nnot \xff fine\n")))
+    assert main(["embed", "-", "-o", str(work / "s.npy"), "--model", str(models["st"])]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert err == "mintformers: error: standard input is not utf-8 text: byte 0xff at offset 9 (line 2); pass " \
+                  "--encoding with the file's encoding (e.g. --encoding latin-1).\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO("café\n".encode("latin-1"))))
+    assert main(["similarity", "-", "--model", str(models["st"]), "--encoding", "latin-1"]) == EXIT_ERROR
+    assert "at least two texts" in capsys.readouterr().err  # decoded, then judged
+
+
+def test_encoding_option_decodes(capsys, models, work):
+    assert main(["embed", str(work / "latin.txt"), "-o", str(work / "latin.jsonl"), "--model", str(models["st"]),
+                 "--encoding", "latin-1"]) == EXIT_OK
+    rows = [json.loads(line) for line in (work / "latin.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["text"] for r in rows] == ["café", "naïve"]
+
+
+def test_truncated_texts_are_counted_in_a_note(capsys, models, work):
+    (work / "long.txt").write_text("word " * 200 + "\nshort\n" + "more " * 300 + "\n")
+    assert main(["embed", str(work / "long.txt"), "-o", str(work / "long.npy"), "--model", str(models["st"])]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert "note: 2 of 3 texts are longer than" in err and "max_seq_length" in err
+    assert main(["embed", str(work / "long.txt"), "-o", str(work / "long.npy"), "--model", str(models["st"]), "-q"]) == EXIT_OK
+    assert capsys.readouterr().err == ""
+
+
+def test_generate_streams_a_whole_line_and_warns_about_nothing(capsys, models):
+    assert main(["generate", "the cat", "--model", str(models["gen"]), "--max-new-tokens", "4"]) == EXIT_OK
+    out, err = capsys.readouterr()
+    assert out.startswith("the cat") and out.endswith("\n") and err == ""
+    assert main(["generate", "the cat", "--model", str(models["gen"]), "--max-new-tokens", "4", "--temperature", "0.7",
+                 "--seed", "0"]) == EXIT_OK
+    out, err = capsys.readouterr()
+    assert out.endswith("\n") and err == ""
+
+
+def test_info_lists_only_heads_the_weights_train(capsys, models):
+    expected = {
+        "cls": ["BertForSequenceClassification"],
+        "ner": ["BertForTokenClassification"],
+        "qa": ["BertForQuestionAnswering"],
+        "mlm": ["BertForMaskedLM"],
+        "st": [],
+    }
+    for key, heads in expected.items():
+        assert main(["info", str(models[key]), "--json"]) == EXIT_OK
+        assert json.loads(capsys.readouterr().out)["trained_heads"] == heads, key
