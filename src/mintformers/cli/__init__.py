@@ -55,10 +55,10 @@ COMMAND_GROUPS = (
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors with our exit code and prefix."""
+    """argparse that reports usage errors like every other error: one line with our prefix and exit code (the
+    usage dump argparse prints first would bury the line that says what is wrong; the line names --help)."""
 
     def error(self, message: str):  # type: ignore[override]
-        self.print_usage(sys.stderr)
         raise CLIError(f"{message} (see `{self.prog} --help`)", EXIT_USAGE)
 
 
