@@ -32,6 +32,8 @@ def work(tmp_path_factory, models) -> Path:
     shutil.copytree(models["mlm"], w / "bad-json")
     (w / "bad-json" / "config.json").write_text("{bad")
     (w / "no-config").mkdir()
+    shutil.copytree(models["st"], w / "bad-modules")
+    (w / "bad-modules" / "modules.json").write_text('[{"idx": 0')
     (w / "binary.txt").write_bytes(b"hello\nwor\xffld\x00\x01\n")
     (w / "latin.txt").write_bytes("café\nnaïve\n".encode("latin-1"))
     (w / "ok.txt").write_text("a man is eating food\n")
@@ -76,6 +78,8 @@ CASES = [
     ("info {w}/ok.txt", EXIT_ERROR, ["ok.txt' is a file", "pass the folder that contains it"], ()),
     ("info no/such/folder", EXIT_ERROR, ["neither an existing local directory nor", "Check the path"], ()),
     ("fill-mask --model {w}/bad-json x", EXIT_ERROR, ["config.json", "not valid JSON", "Re-download"], ()),
+    ("info {w}/bad-modules", EXIT_ERROR, ["modules.json", "corrupt or truncated", "Re-download"], ()),
+    ("similarity a b --model {w}/bad-modules", EXIT_ERROR, ["modules.json", "corrupt or truncated", "Re-download"], ()),
     # a hub id while offline: at once, naming the file it needed and what to do
     ("similarity a b --model someone/not-downloaded", EXIT_ERROR, ["Cannot get 'modules.json'", "someone/not-downloaded", "offline mode is on", "local directory"], ("offline",)),
     ("info someone/not-downloaded", EXIT_ERROR, ["Cannot get 'config.json'", "offline mode is on", "download the model once"], ("offline",)),
@@ -99,6 +103,8 @@ CASES = [
     # options
     ("serve --host 999.1.1.1 --model {st}", EXIT_USAGE, ["--host", "'999.1.1.1' is not a valid IP address"], ()),
     ("serve --port 70000", EXIT_USAGE, ["--port", "0-65535"], ()),
+    ("serve --host nosuchhost.invalid --port 0 --model {st}", EXIT_ERROR, ["Cannot listen", "is not known", "check --host"], ()),
+    ("serve --host 192.0.2.1 --port 0 --model {st}", EXIT_ERROR, ["not an address of this machine", "--host 127.0.0.1"], ()),
     ("generate x --model {gen} --temperature -1", EXIT_USAGE, ["--temperature", "finite number >= 0"], ()),
     ("generate x --model {gen} --temperature nan", EXIT_USAGE, ["--temperature", "finite number >= 0"], ()),
     ("fill-mask x", EXIT_USAGE, ["required", "--model"], ()),

@@ -87,7 +87,6 @@ _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "spe
 def inspect_checkpoint(model: str) -> dict[str, Any]:
     """Everything `info` reports about a checkpoint folder, as plain data."""
     from ..auto import AUTO_CLASSES, MODEL_TYPES
-    from ..config import read_json
     from ..hub import resolve_file
     from ..loading import (
         SAFE_WEIGHTS_INDEX_NAME,
@@ -96,6 +95,7 @@ def inspect_checkpoint(model: str) -> dict[str, Any]:
         WEIGHTS_NAME,
         find_weight_files,
     )
+    from ..storage import read_json
 
     root = _local_dir(model)
     config = read_json(resolve_file(root, "config.json"))  # none: the loaders' message, naming the fix
@@ -141,11 +141,12 @@ def _numel(shape: tuple[int, ...]) -> int:
 
 
 def _describe_st(root: Path) -> dict[str, Any]:
-    from ..config import read_json
     from ..embeddings import pooling_modes_from_config
+    from ..embeddings.folder import read_modules_json
+    from ..storage import read_json
 
     modules = []
-    for spec in sorted(json.loads((root / "modules.json").read_text(encoding="utf-8")), key=lambda s: s.get("idx", 0)):
+    for spec in read_modules_json(root / "modules.json"):
         kind = str(spec.get("type", "")).rsplit(".", 1)[-1]
         entry: dict[str, Any] = {"type": kind, "path": spec.get("path", "")}
         cfg = root / spec.get("path", "") / "config.json"

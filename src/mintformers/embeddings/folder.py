@@ -23,7 +23,10 @@ def read_modules_json(path: str | os.PathLike) -> list[dict[str, Any]]:
         with open(path, encoding="utf-8") as f:
             specs = json.load(f)
     except json.JSONDecodeError as e:
-        raise CheckpointError(f"{str(path)!r} is not a valid modules.json ({e}); the file is corrupt or truncated.") from None
+        raise CheckpointError(
+            f"{str(path)!r} is not a valid modules.json ({e}); the file is corrupt or truncated. Re-download the model "
+            "or save it again."
+        ) from None
     if not isinstance(specs, list) or not all(isinstance(s, dict) for s in specs):
         raise CheckpointError(f"{str(path)!r} is not a valid modules.json: it must hold a list of modules.")
     return sorted(specs, key=lambda s: s.get("idx", 0))
