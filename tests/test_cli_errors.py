@@ -38,6 +38,7 @@ def work(tmp_path_factory, models) -> Path:
     (w / "latin.txt").write_bytes("café\nnaïve\n".encode("latin-1"))
     (w / "ok.txt").write_text("a man is eating food\n")
     (w / "some-file").write_text("x")
+    (w / "a-folder.npy").mkdir()
     return w
 
 
@@ -98,7 +99,9 @@ CASES = [
     ("rerank q --passages {w}/latin.txt --model {rerank}", EXIT_ERROR, ["latin.txt", "byte 0xe9", "--encoding"], ()),
     ("embed {w}/ok.txt -o {w}/x.npy --model {st} --encoding klingon", EXIT_USAGE, ["'klingon' is not an encoding"], ()),
     # outputs
-    ("embed {w}/ok.txt -o {w}/some-file/out.npy --model {st}", EXIT_ERROR, ["some-file' is a file, not a folder", "another path"], ()),
+    ("embed {w}/ok.txt -o {w}/some-file/out.npy --model {st}", EXIT_ERROR, ["some-file is a file, not a folder", "another path"], ()),
+    ("embed {w}/ok.txt -o {w}/a-folder.npy --model {st}", EXIT_ERROR, ["a-folder.npy is a folder", "give a file name"], ()),
+    ("search q --corpus {w}/ok.txt --index {w}/some-file/index --model {st}", EXIT_ERROR, ["some-file is a file", "another path"], ()),
     ("convert {st} {w}/some-file", EXIT_ERROR, ["is a file"], ()),
     # options
     ("serve --host 999.1.1.1 --model {st}", EXIT_USAGE, ["--host", "'999.1.1.1' is not a valid IP address"], ()),
