@@ -103,6 +103,8 @@ CASES = [
     ("embed {w}/ok.txt -o {w}/a-folder.npy --model {st}", EXIT_ERROR, ["a-folder.npy is a folder", "give a file name"], ()),
     ("search q --corpus {w}/ok.txt --index {w}/some-file/index --model {st}", EXIT_ERROR, ["some-file is a file", "another path"], ()),
     ("convert {st} {w}/some-file", EXIT_ERROR, ["is a file"], ()),
+    ("convert {w}/sharded {w}/converted", EXIT_ERROR, ["model-00002-of-00003.safetensors", "missing", "Download"], ()),
+    ("convert {w}/no-config {w}/converted", EXIT_ERROR, ["holds no weight files", "pass the checkpoint folder"], ()),
     # options
     ("serve --host 999.1.1.1 --model {st}", EXIT_USAGE, ["--host", "'999.1.1.1' is not a valid IP address"], ()),
     ("serve --port 70000", EXIT_USAGE, ["--port", "0-65535"], ()),
@@ -134,6 +136,7 @@ def test_cli_error_catalogue(request, capsys, models, work, command, code, words
     assert err.count("\n") == 1 and err.startswith("mintformers: error: "), err  # one line, usage errors too
     for word in words:
         assert word in err, err
+    assert not (work / "converted").exists()  # a failed convert leaves no folder behind
 
 
 def test_stdin_that_is_not_utf8(capsys, monkeypatch, models, work):

@@ -322,6 +322,10 @@ def test_a_failed_save_changes_nothing(tmp_path, models):
         tiny_model(models, "new", 2).save_pretrained(save.path)
         raise RuntimeError("boom")
     assert model_state(target) == before and leftovers(target) == []
+    with pytest.raises(RuntimeError, match="boom"), save_folder(tmp_path / "new") as save:
+        tiny_model(models, "new", 2).save_pretrained(save.path)
+        raise RuntimeError("boom")
+    assert not (tmp_path / "new").exists()  # nor a folder the failed save made
 
 
 def test_the_next_save_removes_what_older_versions_left(tmp_path, models):

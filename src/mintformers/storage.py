@@ -174,6 +174,7 @@ def save_folder(directory: str | os.PathLike) -> Iterator[FolderSave]:
         path.mkdir(parents=True, exist_ok=True)
         yield FolderSave(save, path, save.given / rel)
         return
+    created = not directory.exists()
     target = _make_folder(directory).resolve()
     with _locked(target):
         _roll_forward(target)
@@ -189,6 +190,9 @@ def save_folder(directory: str | os.PathLike) -> Iterator[FolderSave]:
             save.check()
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
+            if created:
+                with contextlib.suppress(OSError):
+                    target.rmdir()  # the folder this save made, if still empty: a failed save changes nothing
             raise
         finally:
             with _active_lock:
