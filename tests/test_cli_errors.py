@@ -32,6 +32,7 @@ def work(tmp_path_factory, models) -> Path:
     shutil.copytree(models["mlm"], w / "bad-json")
     (w / "bad-json" / "config.json").write_text("{bad")
     (w / "no-config").mkdir()
+    shutil.copytree(models["mlm"], w / "no-tokenizer", ignore=shutil.ignore_patterns("vocab.txt", "tokenizer*"))
     shutil.copytree(models["st"], w / "bad-modules")
     (w / "bad-modules" / "modules.json").write_text('[{"idx": 0')
     (w / "binary.txt").write_bytes(b"hello\nwor\xffld\x00\x01\n")
@@ -75,6 +76,7 @@ CASES = [
     ("info {w}/sharded", EXIT_ERROR, ["model-00002-of-00003.safetensors", "missing", "Download the checkpoint again"], ()),
     ("fill-mask --model {w}/sharded x", EXIT_ERROR, ["model-00002-of-00003.safetensors", "missing"], ()),
     ("similarity a b --model {w}/no-config", EXIT_ERROR, ["has no config.json", "Pass the folder"], ()),
+    ("similarity a b --model {w}/no-tokenizer", EXIT_ERROR, ["'tokenizer.json' or 'vocab.txt' not found", "Pass the directory that holds"], ()),
     ("info {w}/no-config", EXIT_ERROR, ["has no config.json", "Pass the folder that holds config.json"], ()),
     ("info {w}/ok.txt", EXIT_ERROR, ["ok.txt' is a file", "pass the folder that contains it"], ()),
     ("info no/such/folder", EXIT_ERROR, ["neither an existing local directory nor", "Check the path"], ()),

@@ -110,8 +110,9 @@ def load_parts(name: str, dtype: Any, attn_implementation: str | None, hub: dict
             model_kwargs: dict[str, Any] = {"dtype": dtype, "quantize": quantize}
             if attn_implementation is not None:
                 model_kwargs["attn_implementation"] = attn_implementation
+            resolve_file(where, "config.json", **where_hub)  # not a checkpoint folder: say that, before anything loads
+            parts["tokenizer"] = AutoTokenizer.from_pretrained(where, **where_hub)  # cheap: fails fast, before the model
             parts["model"] = AutoModel.from_pretrained(where, **where_hub, **model_kwargs)
-            parts["tokenizer"] = AutoTokenizer.from_pretrained(where, **where_hub)
             st_file = resolve_file(where, "sentence_bert_config.json", required=False, **where_hub)
             st_config = read_json(st_file) if st_file is not None else {}
             if st_config.get("max_seq_length") is not None:
