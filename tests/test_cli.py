@@ -310,6 +310,8 @@ def test_every_option_has_help_and_only_where_it_means_something():
         assert {"--model", "--device", "--dtype", "--batch-size"} <= options[name], name
     assert {"--model", "--device", "--dtype", "--max-batch-requests"} <= options["serve"]  # the server batches
     assert "--json" not in options["serve"]  # it prints no results
+    for name in ("similarity", "search", "embed", "rerank", "fill-mask", "classify", "ner", "qa", "generate", "extract"):
+        assert "--encoding" in options[name], name  # it reads texts from files or stdin; a refusal names --encoding
 
 
 def test_required_options_are_marked_in_help(capsys):

@@ -63,7 +63,8 @@ def offline(monkeypatch):
     reset_sessions()  # a session made while offline refuses every request, later tests' local servers included
 
 
-# (argv, exit code, words of the error line, fixtures); {w} is the workspace, {st}/{mlm}/{cls}/{gen} tiny checkpoints
+# (argv, exit code, words of the error line, fixtures); {w} is the workspace, {st}/{mlm}/{cls}/{gen}/{rerank} tiny
+# checkpoints
 CASES = [
     # checkpoints that cannot be read: what is wrong and what to do, and `info` says what the others say
     ("info {w}/corrupt", EXIT_ERROR, ["model.safetensors", "not a readable safetensors file", "Re-download"], ()),
@@ -71,9 +72,15 @@ CASES = [
     ("info {w}/sharded", EXIT_ERROR, ["model-00002-of-00003.safetensors", "missing", "Download the checkpoint again"], ()),
     ("fill-mask --model {w}/sharded x", EXIT_ERROR, ["model-00002-of-00003.safetensors", "missing"], ()),
     ("similarity a b --model {w}/no-config", EXIT_ERROR, ["has no config.json", "Pass the folder"], ()),
-    ("info {w}/no-config", EXIT_ERROR, ["has no config.json"], ()),
+    ("info {w}/no-config", EXIT_ERROR, ["has no config.json", "Pass the folder that holds config.json"], ()),
+    ("info {w}/ok.txt", EXIT_ERROR, ["ok.txt' is a file", "pass the folder that contains it"], ()),
+    ("info no/such/folder", EXIT_ERROR, ["neither an existing local directory nor", "Check the path"], ()),
     ("fill-mask --model {w}/bad-json x", EXIT_ERROR, ["config.json", "not valid JSON", "Re-download"], ()),
-    ("similarity a b --model someone/not-downloaded", EXIT_ERROR, ["Cannot get", "someone/not-downloaded", "offline mode is on", "local directory"], ("offline",)),
+    # a hub id while offline: at once, naming the file it needed and what to do
+    ("similarity a b --model someone/not-downloaded", EXIT_ERROR, ["Cannot get 'modules.json'", "someone/not-downloaded", "offline mode is on", "local directory"], ("offline",)),
+    ("info someone/not-downloaded", EXIT_ERROR, ["Cannot get 'config.json'", "offline mode is on", "download the model once"], ("offline",)),
+    ("convert someone/not-downloaded {w}/out", EXIT_ERROR, ["Cannot get 'config.json'", "offline mode is on"], ("offline",)),
+    ("classify x --model someone/not-downloaded", EXIT_ERROR, ["Cannot get 'config.json'", "offline mode is on"], ("offline",)),
     # devices the machine or build does not have: a usage error naming what there is
     ("similarity a b --model {st} --device cuda", EXIT_USAGE, ["--device cuda", "available: cpu"], ("no_gpu",)),
     ("similarity a b --model {st} --device mps", EXIT_USAGE, ["--device mps", "not available", "available: cpu"], ("no_gpu",)),
@@ -84,6 +91,7 @@ CASES = [
     ("embed {w}/latin.txt -o {w}/x.npy --model {st}", EXIT_ERROR, ["latin.txt", "byte 0xe9 at offset 3", "line 1", "--encoding"], ()),
     ("search --corpus {w}/latin.txt q --model {st}", EXIT_ERROR, ["latin.txt", "byte 0xe9", "--encoding"], ()),
     ("qa who? --context-file {w}/binary.txt --model {mlm}", EXIT_ERROR, ["binary.txt", "looks binary"], ()),
+    ("rerank q --passages {w}/latin.txt --model {rerank}", EXIT_ERROR, ["latin.txt", "byte 0xe9", "--encoding"], ()),
     ("embed {w}/ok.txt -o {w}/x.npy --model {st} --encoding klingon", EXIT_USAGE, ["'klingon' is not an encoding"], ()),
     # outputs
     ("embed {w}/ok.txt -o {w}/some-file/out.npy --model {st}", EXIT_ERROR, ["some-file' is a file, not a folder", "another path"], ()),
@@ -95,7 +103,7 @@ CASES = [
     ("generate x --model {gen} --temperature nan", EXIT_USAGE, ["--temperature", "finite number >= 0"], ()),
     ("fill-mask x", EXIT_USAGE, ["required", "--model"], ()),
     ("serve classify", EXIT_USAGE, ["needs --model"], ()),
-    ("info --device cpu", EXIT_USAGE, ["unrecognized arguments: --device"], ()),
+    ("info --device cpu", EXIT_USAGE, ["unrecognized arguments: --device", "see `mintformers info --help`"], ()),
     ("convert {st} {w}/out --batch-size 2", EXIT_USAGE, ["unrecognized arguments: --batch-size 2"], ()),
     # heads: weights trained for another head are not a trained head
     ("ner x --model {cls}", EXIT_ERROR, ["no trained BertForTokenClassification head", "saved as BertForSequenceClassification", "fine-tuned for this task"], ()),
@@ -108,18 +116,15 @@ CASES = [
 def test_cli_error_catalogue(request, capsys, models, work, command, code, words, fixtures):
     for name in fixtures:
         request.getfixturevalue(name)
-    names = {"w": work, **{k: models[k] for k in ("st", "mlm", "cls", "gen")}}
+    names = {"w": work, **{k: models[k] for k in ("st", "mlm", "cls", "gen", "rerank")}}
     argv = [part.format(**names) for part in command.split()]
     got = main(argv)
     out, err = capsys.readouterr()
     assert got == code, err
     assert "Traceback" not in err and out == ""
-    lines = err.strip().splitlines()
-    if code == EXIT_ERROR:
-        assert len(lines) == 1, err  # one line
-    assert lines[-1].startswith("mintformers: error: ")
+    assert err.count("\n") == 1 and err.startswith("mintformers: error: "), err  # one line, usage errors too
     for word in words:
-        assert word in lines[-1], lines[-1]
+        assert word in err, err
 
 
 def test_stdin_that_is_not_utf8(capsys, monkeypatch, models, work):
@@ -138,6 +143,10 @@ def test_encoding_option_decodes(capsys, models, work):
                  "--encoding", "latin-1"]) == EXIT_OK
     rows = [json.loads(line) for line in (work / "latin.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [r["text"] for r in rows] == ["café", "naïve"]
+    capsys.readouterr()
+    assert main(["rerank", "q", "--passages", str(work / "latin.txt"), "--model", str(models["rerank"]), "--json",
+                 "--encoding", "latin-1"]) == EXIT_OK
+    assert sorted(r["text"] for r in json.loads(capsys.readouterr().out)["results"]) == ["café", "naïve"]
 
 
 def test_truncated_texts_are_counted_in_a_note(capsys, models, work):

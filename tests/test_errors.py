@@ -18,8 +18,12 @@ from mintformers import (
     BertModel,
     CheckpointError,
     ConfigError,
+    ErnieMConfig,
+    ErnieMModel,
     MobileBertConfig,
+    MobileBertModel,
     MPNetConfig,
+    MPNetModel,
     MptConfig,
     MptForCausalLM,
 )
@@ -46,6 +50,10 @@ CONFIG_CASES = [
     (MptConfig, {"n_heads": 3}, ["d_model=2048 is not a multiple of n_heads=3"]),
     (MPNetConfig, {"vocab_size": 0}, ["vocab_size=0", "must be positive"]),
     (MobileBertConfig, {"embedding_size": -1}, ["embedding_size=-1", "must be positive"]),
+    (MobileBertConfig, {"num_attention_heads": 1.5}, ["num_attention_heads must be int", "1.5"]),
+    (MPNetConfig, {"relative_attention_num_buckets": 0}, ["relative_attention_num_buckets=0", "must be positive"]),
+    (ErnieMConfig, {"hidden_size": -8}, ["hidden_size=-8", "must be positive"]),
+    (MptConfig, {"expansion_ratio": 0}, ["expansion_ratio=0", "must be positive"]),
 ]
 
 
@@ -66,7 +74,13 @@ def tiny_models():
     bert = BertModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                                 intermediate_size=20, max_position_embeddings=20)).eval()
     mpt = MptForCausalLM(MptConfig(d_model=16, n_heads=2, n_layers=1, vocab_size=50, max_seq_len=20)).eval()
-    return {"bert": bert, "mpt": mpt}
+    small = dict(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=20,
+                 max_position_embeddings=20)
+    mpnet = MPNetModel(MPNetConfig(**small)).eval()
+    ernie_m = ErnieMModel(ErnieMConfig(**small)).eval()
+    mobilebert = MobileBertModel(MobileBertConfig(**small, embedding_size=8, intra_bottleneck_size=16, true_hidden_size=16,
+                                                  num_feedforward_networks=1)).eval()
+    return {"bert": bert, "mpt": mpt, "mpnet": mpnet, "ernie_m": ernie_m, "mobilebert": mobilebert}
 
 
 def ids(*shape: int) -> torch.Tensor:
@@ -82,11 +96,11 @@ INPUT_CASES = [
     ({"input_ids": ids(1, 4), "attention_mask": torch.tensor([[1, 2, 1, 0]])}, ValueError, ["only 0 (padding) and 1", "(mask > 0)"]),
     ({"input_ids": ids(1, 4), "attention_mask": torch.tensor([[0.0, -1e9, 0.0, 0.0]])}, ValueError, ["only 0 (padding) and 1"]),
     ({"input_ids": ids(1, 4), "attention_mask": ids(1, 5)}, ValueError, ["attention_mask has shape (1, 5)", "tokenizer returned"]),
-    ({"input_ids": ids(1, 30)}, ValueError, ["exceeds", "20", "truncation=True"]),
+    ({"input_ids": ids(1, 30) * 3}, ValueError, ["position", "Truncate the input", "truncation=True, max_length="]),  # (1 is MPNet's pad id)
 ]
 
 
-@pytest.mark.parametrize("family", ["bert", "mpt"])
+@pytest.mark.parametrize("family", ["bert", "mpt", "mpnet", "ernie_m", "mobilebert"])
 @pytest.mark.parametrize("inputs, error, words", INPUT_CASES, ids=[f"case{i}" for i in range(len(INPUT_CASES))])
 def test_bad_inputs(tiny_models, family, inputs, error, words):
     with pytest.raises(error) as info:

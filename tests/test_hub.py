@@ -107,3 +107,36 @@ def test_a_machine_without_network_goes_to_the_cache_at_once(tmp_path, monkeypat
     with pytest.raises(CheckpointError, match="Cannot get 'config.json' for 'someone/model': the Hub is unreachable"):
         BertModel.from_pretrained("someone/model", cache_dir=tmp_path)
     assert calls == [True]
+
+
+def test_trust_remote_code_is_ignored_the_same_way_everywhere(minilm_dir, tmp_path, caplog):
+    """Every entry point accepts trust_remote_code=True (scripts written for other libraries pass it), warns, and
+    runs no code; a checkpoint that needs its own code fails on its model type, naming it."""
+    import json
+
+    from mintformers import AutoModel, AutoTokenizer, BertTokenizerFast, CrossEncoder, SentenceTransformer, pipeline
+
+    plain = tmp_path / "plain"  # a plain checkpoint (no modules.json), as a cross-encoder is saved
+    shutil.copytree(minilm_dir, plain, ignore=shutil.ignore_patterns("modules.json"))
+    loaders = [
+        lambda: AutoModel.from_pretrained(minilm_dir, trust_remote_code=True),
+        lambda: AutoTokenizer.from_pretrained(minilm_dir, trust_remote_code=True),
+        lambda: BertTokenizerFast.from_pretrained(minilm_dir, trust_remote_code=True),
+        lambda: pipeline("feature-extraction", model=str(minilm_dir), trust_remote_code=True, device="cpu"),
+        lambda: SentenceTransformer(str(minilm_dir), trust_remote_code=True, device="cpu"),
+        lambda: CrossEncoder(str(plain), num_labels=1, trust_remote_code=True, device="cpu"),
+    ]
+    for load in loaders:
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="mintformers.hub"):
+            assert load() is not None
+        assert "trust_remote_code=True is ignored" in caplog.text
+
+    custom = tmp_path / "custom"
+    shutil.copytree(minilm_dir, custom)
+    config = json.loads((custom / "config.json").read_text())
+    config.update(model_type="my-custom-bert", auto_map={"AutoModel": "modeling_custom.MyModel"})
+    (custom / "config.json").write_text(json.dumps(config))
+    (custom / "modeling_custom.py").write_text("raise SystemExit('remote code ran')\n")
+    with pytest.raises(ValueError, match="'my-custom-bert' model that needs the code in its own repository"):
+        AutoModel.from_pretrained(custom, trust_remote_code=True)

@@ -60,6 +60,10 @@ for line in sys.stdin:
                 os.environ["MINTFORMERS_SAVE_PAUSE_AT"] = f"{cmd['step']}:{write_fd}"
                 if cmd["name"] == "index":
                     save_embeddings(Path(cmd["folder"]) / "index", torch.ones(3, 4), ["a", "b", "c"])
+                elif cmd["name"] == "convert":  # `mintformers convert SOURCE FOLDER --overwrite`
+                    from mintformers.cli.checkpoints import convert_checkpoint
+                    convert_checkpoint(Path(cmd["kwargs"].pop("source")), Path(cmd["folder"]), overwrite=True,
+                                       **cmd["kwargs"])
                 else:
                     loaded[cmd["name"]].save_pretrained(cmd["folder"], **cmd["kwargs"])
             except BaseException:
@@ -208,15 +212,93 @@ def test_crash_during_a_tokenizer_save_leaves_old_or_new(tmp_path, models, zygot
     assert {"renamed tokenizer.json", "renamed tokenizer_config.json"} <= set(points)
 
 
-def test_modes_follow_the_umask(tmp_path, models):
-    previous = os.umask(0o022)
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_every_kind_of_save_honours_the_umask(tmp_path, models, umask):
+    """Weights, configs, tokenizers, sentence-transformers folders, indexes, converted folders and the CLI's outputs
+    get the modes open() and mkdir() give under the umask (0644 / 0755 under 022), as transformers writes them."""
+    from mintformers.cli import main
+    from mintformers.cli.checkpoints import convert_checkpoint
+    from mintformers.embeddings import SentenceEncoder, save_embeddings
+
+    out = tmp_path / "out"
+    previous = os.umask(umask)
     try:
-        tiny_model(models, "m", 0).save_pretrained(tmp_path / "out" / "model", max_shard_size="60KB")
-        atomic_write_text(tmp_path / "out" / "notes.json", "{}")
+        tiny_model(models, "m", 0).save_pretrained(out / "model", max_shard_size="60KB")
+        AutoTokenizer.from_pretrained(models["mlm"]).save_pretrained(out / "tokenizer")
+        SentenceEncoder.from_pretrained(models["st"]).save_pretrained(out / "sentence")  # module subfolders
+        save_embeddings(out / "index" / "corpus", torch.ones(2, 4), ["a", "b"])
+        convert_checkpoint(Path(models["st"]), out / "converted", dtype="bfloat16")
+        atomic_write_text(out / "notes.json", "{}")
+        (tmp_path / "texts.txt").write_text("one\ntwo\n")
+        for output in ("embedded.npy", "embedded.jsonl"):
+            assert main(["embed", str(tmp_path / "texts.txt"), "-o", str(out / "cli" / output), "--model",
+                         str(models["st"]), "-q"]) == 0
     finally:
         os.umask(previous)
-    for p in (tmp_path / "out").rglob("*"):
-        assert stat.S_IMODE(p.stat().st_mode) == (0o755 if p.is_dir() else 0o644), p
+    kinds = {p.relative_to(out).parts[0] for p in out.rglob("*")}
+    assert kinds == {"model", "tokenizer", "sentence", "index", "converted", "notes.json", "cli"}
+    assert (out / "sentence" / "1_Pooling" / "config.json").is_file() and (out / "converted" / "1_Pooling").is_dir()
+    for p in [out, *out.rglob("*")]:
+        expected = (0o777 if p.is_dir() else 0o666) & ~umask
+        assert stat.S_IMODE(p.stat().st_mode) == expected, (p, oct(stat.S_IMODE(p.stat().st_mode)))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names the fsynced files through /proc/self/fd")
+def test_data_is_flushed_before_the_commit_and_the_renames_after(tmp_path, models, monkeypatch):
+    """The order that makes a power cut safe too: every new file is fsynced, then the journal (fsynced) is renamed
+    into the folder and the folder fsynced (the commit), then the files are renamed and their folder fsynced."""
+    target = tmp_path / "m"
+    tiny_model(models, "old", 1).save_pretrained(target, max_shard_size="40KB")
+    events: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(src, dst):
+        events.append(("rename", str(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    tiny_model(models, "new", 2).save_pretrained(target, max_shard_size="60KB")
+    monkeypatch.undo()
+
+    root = str(target.resolve())
+    commit = events.index(("rename", f"{root}/{JOURNAL_NAME}"))
+    renamed = [path for what, path in events[commit + 1 :] if what == "rename"]
+    assert sorted(Path(p).name for p in renamed) == sorted(p.name for p in target.iterdir())  # every new file
+    flushed_before = {Path(path).name for what, path in events[:commit] if what == "fsync"}
+    assert {Path(p).name for p in renamed} | {JOURNAL_NAME} <= flushed_before  # (the journal as staged)
+    assert events[commit + 1] == ("fsync", root)  # the commit is durable before any file moves
+    last_rename = max(i for i, (what, _) in enumerate(events) if what == "rename")
+    assert ("fsync", root) in events[last_rename + 1 :]  # and so are the renames
+    assert model_state(target)[0] == "new"
+
+
+def test_leftovers_of_an_interrupted_save_are_never_read(tmp_path, models, capsys):
+    """A staging folder holding a complete other checkpoint, and an older version's temporary file: loads, `info`
+    and the tokenizer read the committed checkpoint only."""
+    from mintformers.cli import main
+
+    target = tmp_path / "m"
+    tiny_model(models, "old", 1).save_pretrained(target)
+    shutil.copy(models["mlm"] / "vocab.txt", target / "vocab.txt")
+    before = model_state(target)
+    staged = target / ".mintformers-save-0123abcd"
+    tiny_model(models, "new", 2).save_pretrained(tmp_path / "other", max_shard_size="60KB")
+    shutil.copytree(tmp_path / "other", staged)
+    (staged / "vocab.txt").write_text("[PAD]\n[UNK]\n")
+    shutil.copy(target / "model.safetensors", target / ".model.safetensors.k2j4h5l1.tmp")
+    assert model_state(target) == before
+    assert len(AutoTokenizer.from_pretrained(target)) == len(AutoTokenizer.from_pretrained(models["mlm"]))
+    assert main(["info", str(target), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["weight_files"] == ["model.safetensors"] and not info["sharded"]
+    assert [f["name"] for f in info["files"]] == ["config.json", "model.safetensors", "vocab.txt"]
+    tiny_model(models, "newer", 3).save_pretrained(target)  # and the next save removes them
+    assert leftovers(target) == []
 
 
 def test_a_save_inside_a_save_joins_it(tmp_path, models):
@@ -286,3 +368,23 @@ def test_crash_during_an_embeddings_index_save_leaves_old_or_new(tmp_path, zygot
         index_state,
     )
     assert {"renamed index.npy", "renamed index.jsonl"} <= set(points)
+
+
+def test_crash_during_a_convert_leaves_old_or_new(tmp_path, models, zygote):
+    from mintformers.cli.checkpoints import convert_checkpoint
+
+    old = tmp_path / "old"
+    tiny_model(models, "old", 1).save_pretrained(old, max_shard_size="40KB")  # 3 shards + index
+    source = tmp_path / "source"  # a .bin checkpoint: convert re-saves its weights as safetensors
+    new = tiny_model(models, "new", 2)
+    new.save_pretrained(source)
+    torch.save(load_state_dict(source / "model.safetensors"), source / "pytorch_model.bin")
+    (source / "model.safetensors").unlink()
+    shutil.copy(models["mlm"] / "vocab.txt", source / "vocab.txt")
+
+    def convert(folder: Path) -> None:
+        convert_checkpoint(source, folder, overwrite=True, max_shard_size="60KB")
+
+    points = check_every_crash_point(tmp_path, zygote, "convert", old, convert, model_state, source=source,
+                                     max_shard_size="60KB")  # fmt: skip
+    assert {"renamed vocab.txt", "removed model-00003-of-00003.safetensors"} <= set(points)

@@ -112,16 +112,25 @@ def model_class_for(auto_name: str, model_type: str):
     return _import(module, names[model_type])
 
 
+def checkpoint_model_type(name_or_path: str | os.PathLike, kwargs: dict[str, Any]) -> str:
+    """The model_type of a checkpoint's config.json (hub arguments are read from `kwargs`, not popped)."""
+    data = read_json(resolve_file(name_or_path, CONFIG_NAME, **hub_kwargs(dict(kwargs))))
+    if "model_type" not in data:
+        raise CheckpointError(f"config.json of {os.fspath(name_or_path)!r} has no 'model_type'.")
+    if "auto_map" in data and data["model_type"] not in MODEL_TYPES:
+        raise ValueError(
+            f"{os.fspath(name_or_path)!r} is a {data['model_type']!r} model that needs the code in its own repository "
+            f"(config.json's auto_map); mintformers never runs such code and supports {sorted(MODEL_TYPES)}."
+        )
+    return data["model_type"]
+
+
 class AutoConfig:
     """Reads config.json and returns the config class its model_type names."""
 
     @staticmethod
     def from_pretrained(name_or_path: str | os.PathLike, **kwargs: Any) -> PretrainedConfig:
-        hub = hub_kwargs(dict(kwargs))
-        data = read_json(resolve_file(name_or_path, CONFIG_NAME, **hub))
-        if "model_type" not in data:
-            raise CheckpointError(f"config.json of {os.fspath(name_or_path)!r} has no 'model_type'.")
-        return config_class_for(data["model_type"]).from_pretrained(name_or_path, **kwargs)
+        return config_class_for(checkpoint_model_type(name_or_path, kwargs)).from_pretrained(name_or_path, **kwargs)
 
     @staticmethod
     def for_model(model_type: str, **kwargs: Any) -> PretrainedConfig:
@@ -145,9 +154,7 @@ class _AutoModel:
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike, *, config: PretrainedConfig | None = None, **kwargs: Any):
         if config is None:
-            hub = {k: kwargs[k] for k in ("revision", "cache_dir", "token", "local_files_only", "force_download", "subfolder") if k in kwargs}
-            data = read_json(resolve_file(name_or_path, CONFIG_NAME, **hub))
-            model_class = model_class_for(cls._name, data.get("model_type"))
+            model_class = model_class_for(cls._name, checkpoint_model_type(name_or_path, kwargs))
         else:
             model_class = cls.class_for(config)
         return model_class.from_pretrained(name_or_path, config=config, **kwargs)

@@ -23,7 +23,7 @@ import typing
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .hub import hub_kwargs, resolve_file
+from .hub import hub_kwargs, ignore_remote_code, resolve_file
 from .storage import atomic_write_text, read_json
 
 __all__ = ["PretrainedConfig", "ConfigError", "CONFIG_NAME", "load_config"]
@@ -314,11 +314,11 @@ def load_config(
 ) -> PretrainedConfig:
     """The config a model's from_pretrained builds with (every backend): the checkpoint's config.json, or a copy of
     `config`, with `overrides` (e.g. num_labels=3) applied. Arguments other libraries accept but that change
-    nothing here are dropped; trust_remote_code=True is refused."""
+    nothing here are dropped; trust_remote_code=True is ignored with a warning."""
     overrides = dict(overrides)
-    for ignored in ("low_cpu_mem_usage", "use_safetensors", "trust_remote_code", "_fast_init"):
-        if overrides.pop(ignored, None) is True and ignored == "trust_remote_code":
-            raise ValueError("mintformers never runs code from a checkpoint; trust_remote_code is not supported.")
+    ignore_remote_code(overrides.pop("trust_remote_code", None))
+    for ignored in ("low_cpu_mem_usage", "use_safetensors", "_fast_init"):
+        overrides.pop(ignored, None)
     if config is None:
         config = config_class.from_pretrained(name_or_path, **hub, **overrides)
     else:

@@ -6,6 +6,7 @@ Everything that reads a checkpoint (configs, weights, tokenizers, sentence-trans
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import time
@@ -14,7 +15,9 @@ from urllib.parse import urlparse
 
 from .storage import CheckpointError, recover
 
-__all__ = ["CheckpointError", "resolve_file", "is_local", "hub_kwargs"]
+__all__ = ["CheckpointError", "resolve_file", "is_local", "hub_kwargs", "ignore_remote_code"]
+
+logger = logging.getLogger(__name__)
 
 HUB_KWARGS = ("revision", "cache_dir", "token", "local_files_only", "force_download", "subfolder")
 # After a failed connection the Hub counts as unreachable for this long: the next files come from the cache only,
@@ -26,6 +29,15 @@ _unreachable_since: float | None = None
 def hub_kwargs(kwargs: dict) -> dict:
     """Pop the hub-related keyword arguments out of `kwargs` (mutates it) and return them."""
     return {k: kwargs.pop(k) for k in HUB_KWARGS if k in kwargs}
+
+
+def ignore_remote_code(trust_remote_code: object) -> None:
+    """One rule for `trust_remote_code=True` everywhere (models, tokenizers, pipelines, sentence-transformers
+    classes): accepted, so that scripts written for other libraries run, and ignored with a warning. mintformers
+    only builds its own classes and never runs code from a model repository; a checkpoint that needs its own code
+    fails on its unknown model type instead."""
+    if trust_remote_code:
+        logger.warning("trust_remote_code=True is ignored: mintformers never runs code from a model repository.")
 
 
 def is_local(name_or_path: str | os.PathLike) -> bool:

@@ -47,7 +47,7 @@ def answer(models):
 def test_chat_sends_the_prompt_as_a_user_message(capsys, models, template, answer):
     code, out, err = run(capsys, "generate", "the cat", "--chat", "--chat-template", template, "--model", models["gen"], *GREEDY)
     assert code == EXIT_OK, err
-    assert out.rstrip("\n") == answer([{"role": "user", "content": "the cat"}])[0]
+    assert out.endswith("\n") and out.rstrip("\n") == answer([{"role": "user", "content": "the cat"}])[0]  # a whole line
     code, out, err = run(capsys, "generate", "the cat", "--chat", "--system", "be brief", "--chat-template", template,
                          "--model", models["gen"], *GREEDY, "--json")  # fmt: skip
     assert code == EXIT_OK, err

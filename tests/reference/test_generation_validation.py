@@ -73,3 +73,24 @@ def test_both_accept_valid_options(pair, options):
     ids = torch.tensor([[1, 2, 3]])
     ref.generate(ids, max_new_tokens=2, pad_token_id=0, **options)
     ours.generate(ids, max_new_tokens=2, pad_token_id=0, **options)
+
+
+# The reference fails on these too, but deep inside (ZeroDivisionError, a negative tensor size, IndexError, a torch
+# TypeError): ours refuses them up front, naming the option.
+CRASHES = [
+    ({"num_beams": 0}, "num_beams"),
+    ({"num_beams": -1}, "num_beams"),
+    ({"bad_words_ids": [[]]}, "bad_words_ids"),
+    ({"num_beams": 2, "length_penalty": "x"}, "length_penalty"),
+    ({**SAMPLING, "top_k": True}, "top_k"),
+]
+
+
+@pytest.mark.parametrize("options, name", CRASHES, ids=[str(o) for o, _ in CRASHES])
+def test_what_crashes_the_reference_is_refused_by_name(pair, options, name):
+    ref, ours = pair
+    ids = torch.tensor([[1, 2, 3]])
+    with pytest.raises(Exception):  # noqa: B017 - the reference's failure is any exception: the premise of the case
+        ref.generate(ids, max_new_tokens=2, pad_token_id=0, **options)
+    with pytest.raises(ValueError, match=name):
+        ours.generate(ids, max_new_tokens=2, pad_token_id=0, **options)

@@ -157,8 +157,9 @@ def test_text_of_wrong_type_is_a_type_error(tok):
         tok("hello", b"bytes")
     with pytest.raises(ValueError):  # also a ValueError, as the reference raises
         tok({"text": "hello"})
-    with pytest.raises(ValueError, match="You need to specify `text`"):
-        tok()
+    for call in (lambda: tok(), lambda: tok(None), lambda: tok.encode(None), lambda: tok.encode_plus(None)):
+        with pytest.raises(ValueError, match=r"text is None: pass a str, or a list of str for a batch"):
+            call()  # a ValueError, as the reference raises, whose message says what to pass
 
 
 def test_pair_and_batch_mismatch(tok):

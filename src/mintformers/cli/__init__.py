@@ -55,10 +55,10 @@ COMMAND_GROUPS = (
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors with our exit code and prefix."""
+    """argparse that reports usage errors like every other error: one line with our prefix and exit code (the
+    usage dump argparse prints first would bury the line that says what is wrong; the line names --help)."""
 
     def error(self, message: str):  # type: ignore[override]
-        self.print_usage(sys.stderr)
         raise CLIError(f"{message} (see `{self.prog} --help`)", EXIT_USAGE)
 
 
@@ -89,7 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
-        args = build_parser().parse_args(argv)
+        args, unknown = build_parser().parse_known_args(argv)
+        if unknown:  # (argparse's own message would point at `mintformers --help`, not at the command's)
+            raise CLIError(f"unrecognized arguments: {' '.join(unknown)} (see `mintformers {args.command} --help`)",
+                           EXIT_USAGE)
         debug = args.debug
         logging.basicConfig(level=logging.WARNING, format="mintformers: %(levelname)s: %(message)s", stream=sys.stderr)
         # huggingface_hub's retry chatter ("... thrown while requesting HEAD ..."): failures still raise. Its logger

@@ -36,23 +36,22 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _local_dir(model: str) -> Path:
     """A local checkpoint folder for `model`: the directory itself, or the hub cache's snapshot of a repo id."""
+    from ..hub import hub_reachable, resolve_file
+
     p = Path(model).expanduser()
     if p.is_dir():
         from ..storage import recover
 
         recover(p)  # finish a save that a crash interrupted after its commit
         return p
-    if p.exists():
-        raise CLIError(f"{model} is a file; pass the checkpoint folder that contains it.")
-    from ..hub import _looks_like_repo_id
-
-    if not _looks_like_repo_id(model):
-        raise CLIError(f"{model} is neither a local directory nor a Hugging Face Hub repo id.")
+    # Not a folder: the loaders' own errors (a file, not a repo id, offline and not cached: naming the file needed),
+    # and fast: one name lookup tells an offline machine, instead of huggingface_hub's retries.
+    resolve_file(model, "config.json")
     try:
         from huggingface_hub import snapshot_download
 
-        return Path(snapshot_download(model, library_name="mintformers"))
-    except Exception as e:  # offline, unknown repo, gated: one clear line
+        return Path(snapshot_download(model, library_name="mintformers", local_files_only=not hub_reachable()))
+    except Exception as e:  # unknown repo, gated, a download that failed midway: one clear line
         raise CLIError(f"Cannot get {model}: not a local directory, and the Hub says: {str(e).splitlines()[0]}") from e
 
 
@@ -89,6 +88,7 @@ def inspect_checkpoint(model: str) -> dict[str, Any]:
     """Everything `info` reports about a checkpoint folder, as plain data."""
     from ..auto import AUTO_CLASSES, MODEL_TYPES
     from ..config import read_json
+    from ..hub import resolve_file
     from ..loading import (
         SAFE_WEIGHTS_INDEX_NAME,
         SAFE_WEIGHTS_NAME,
@@ -98,10 +98,7 @@ def inspect_checkpoint(model: str) -> dict[str, Any]:
     )
 
     root = _local_dir(model)
-    config_path = root / "config.json"
-    if not config_path.is_file():
-        raise CLIError(f"{model} has no config.json; it is not a transformers checkpoint.")
-    config = read_json(config_path)
+    config = read_json(resolve_file(root, "config.json"))  # none: the loaders' message, naming the fix
     model_type = config.get("model_type")
     info: dict[str, Any] = {"path": str(root), "model_type": model_type, "supported": model_type in MODEL_TYPES}
     info["architectures"] = config.get("architectures") or []
@@ -285,8 +282,6 @@ def cmd_convert(args: argparse.Namespace) -> int:
     else:
         print(f"Wrote {summary['output']} ({summary['dtype']}): {', '.join(summary['weights']) or 'no weight files'}")
     return EXIT_OK
-
-
 
 
 # A head trained for the key's task also serves these (pretraining trains the masked-LM and next-sentence heads).

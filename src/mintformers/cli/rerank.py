@@ -8,6 +8,7 @@ from .common import (
     EXIT_OK,
     CLIError,
     add_command,
+    add_encoding_option,
     add_model_option,
     add_runtime_options,
     clip,
@@ -27,6 +28,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "order passages by relevance to a query with a cross-encoder (e.g. an ms-marco reranker)")
     add_model_option(p, required=True, help="a cross-encoder: sequence-classification checkpoint with one label (folder or hub id)")
     add_runtime_options(p)
+    add_encoding_option(p)
     p.add_argument("query", metavar="QUERY", help="the question or search text")
     p.add_argument("passages", nargs="*", metavar="PASSAGE", help="passages to rank (or --passages FILE)")
     p.add_argument("--passages", dest="passages_file", metavar="FILE",
@@ -38,15 +40,15 @@ def register(commands: argparse._SubParsersAction) -> None:
 def cmd_rerank(args: argparse.Namespace) -> int:
     from ..embeddings import CrossEncoder
 
-    (query,) = texts([args.query], "query")
+    (query,) = texts([args.query], "query", args.encoding)
     if args.passages and args.passages_file:
         raise CLIError("Give the passages either as arguments or with --passages FILE, not both.")
     if args.passages_file:
-        passages = [text for _, text in read_lines(args.passages_file)]
+        passages = [text for _, text in read_lines(args.passages_file, args.encoding)]
         if not passages:
             raise CLIError(f"{args.passages_file} holds no passages.")
     elif args.passages:
-        passages = texts(args.passages, "passage")
+        passages = texts(args.passages, "passage", args.encoding)
     else:
         raise CLIError("No passages to rank: give them after the query or with --passages FILE.")
     model_kwargs = {"torch_dtype": dtype(args), "quantize": quantize(args)}

@@ -133,15 +133,16 @@ def _pipeline(args: argparse.Namespace, command: str | None = None, **options: A
     return pipeline(task, model=args.model, device=device(args), torch_dtype=dtype(args), quantize=quantize(args), **options)
 
 
-def _as_list(result: Any, n: int) -> list[Any]:
-    """Pipelines return one result for one input and a list for several: always a list per input."""
-    return [result] if n == 1 else list(result)
+def _run(args: argparse.Namespace, call: dict[str, Any], **options: Any) -> tuple[list[str], list[Any]]:
+    """The texts given (TEXT ... or stdin) and the task pipeline's result for each, called with `call`."""
+    given = texts(args.texts, encoding=args.encoding)
+    pipe = _pipeline(args, **options)
+    result = pipe(given if len(given) > 1 else given[0], **call)
+    return given, [result] if len(given) == 1 else list(result)  # pipelines return one result for one input
 
 
 def cmd_fill_mask(args: argparse.Namespace) -> int:
-    given = texts(args.texts, encoding=args.encoding)
-    pipe = _pipeline(args)
-    results = _as_list(pipe(given if len(given) > 1 else given[0], top_k=args.top_k), len(given))
+    given, results = _run(args, {"top_k": args.top_k})
     if args.json:
         emit_json([{"text": t, "predictions": r} for t, r in zip(given, results)])
         return EXIT_OK
@@ -153,9 +154,7 @@ def cmd_fill_mask(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    given = texts(args.texts, encoding=args.encoding)
-    pipe = _pipeline(args)
-    results = _as_list(pipe(given if len(given) > 1 else given[0], top_k=args.top_k), len(given))
+    given, results = _run(args, {"top_k": args.top_k})
     if args.json:
         emit_json([{"text": t, "labels": r if isinstance(r, list) else [r]} for t, r in zip(given, results)])
         return EXIT_OK
@@ -166,9 +165,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 def cmd_ner(args: argparse.Namespace) -> int:
-    given = texts(args.texts, encoding=args.encoding)
-    pipe = _pipeline(args)
-    results = _as_list(pipe(given if len(given) > 1 else given[0], aggregation_strategy=args.aggregation), len(given))
+    given, results = _run(args, {"aggregation_strategy": args.aggregation})
     if args.json:
         emit_json([{"text": t, "entities": r} for t, r in zip(given, results)])
         return EXIT_OK
@@ -249,12 +246,10 @@ def _generate_reply(args: argparse.Namespace, pipe, messages: list[dict]) -> int
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    given = texts(args.texts, encoding=args.encoding)
     schema = [s.strip() for s in args.schema.split(",") if s.strip()]
     if not schema:
         raise CLIError("extract needs --schema with at least one label, e.g. --schema person,place")
-    pipe = _pipeline(args, schema=schema)
-    results = _as_list(pipe(given if len(given) > 1 else given[0]), len(given))
+    given, results = _run(args, {}, schema=schema)
     if args.json:
         emit_json([{"text": t, "result": r} for t, r in zip(given, results)])
         return EXIT_OK

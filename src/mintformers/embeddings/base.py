@@ -3,15 +3,13 @@ prompts and multi-process pools."""
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
 import torch
 
+from ..hub import ignore_remote_code
 from . import multiprocess
-
-logger = logging.getLogger(__name__)
 
 
 def default_device() -> torch.device:
@@ -38,8 +36,7 @@ def loading_options(
     `hub`. `model_kwargs={"quantize": "int8"}` is mintformers' own (mintformers.quantization)."""
     if backend != "torch":
         raise ValueError(f"backend={backend!r}: mintformers runs PyTorch models only (backend='torch').")
-    if trust_remote_code:
-        logger.warning("trust_remote_code is ignored: mintformers never runs code from a model repository.")
+    ignore_remote_code(trust_remote_code)
     model_kwargs = dict(model_kwargs or {})
     dtype = model_kwargs.pop("torch_dtype", model_kwargs.pop("dtype", dtype))
     attn_implementation = model_kwargs.pop("attn_implementation", None)

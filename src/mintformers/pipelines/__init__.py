@@ -21,7 +21,7 @@ import torch
 
 from ..auto import AUTO_CLASSES, AutoConfig, model_class_for
 from ..config import PretrainedConfig
-from ..hub import HUB_KWARGS
+from ..hub import HUB_KWARGS, ignore_remote_code
 from .base import Chunk, Pipeline, resolve_device
 
 __all__ = ["pipeline", "Pipeline", "Chunk", "TASKS", "TASK_ALIASES", "supported_tasks", "resolve_device"]
@@ -116,8 +116,7 @@ def pipeline(
     `model_kwargs` go to `from_pretrained`; other keyword arguments are the task's options (defaults for each call).
     `quantize="int8"` loads the model with int8 linear layers (mintformers.quantization).
     """
-    if trust_remote_code:
-        raise ValueError("mintformers never runs code from a checkpoint; trust_remote_code=True is not supported.")
+    ignore_remote_code(trust_remote_code)
     if model is None:
         raise ValueError(
             f"pipeline({task!r}) needs model=...: a checkpoint directory, a hub id, or a built model. mintformers "

@@ -11,7 +11,7 @@ import logging
 import os
 from typing import Any
 
-from mintformers.hub import HUB_KWARGS, CheckpointError, resolve_file
+from mintformers.hub import HUB_KWARGS, CheckpointError, ignore_remote_code, resolve_file
 from mintformers.storage import read_json
 
 __all__ = ["AutoTokenizer", "TOKENIZER_CLASSES", "GENERIC_FAST_DEFAULTS"]
@@ -93,8 +93,7 @@ class AutoTokenizer:
         `use_fast=False` picks the pure-Python class where the family has one. `trust_remote_code` is accepted and
         ignored: custom code from a checkpoint is never executed.
         """
-        if kwargs.pop("trust_remote_code", False):
-            logger.warning("trust_remote_code is ignored: mintformers never executes code from a checkpoint.")
+        ignore_remote_code(kwargs.pop("trust_remote_code", None))
         name = os.fspath(pretrained_model_name_or_path)
         hub = {k: kwargs[k] for k in HUB_KWARGS if k in kwargs}
         tokenizer_config = _read_json(resolve_file(name, "tokenizer_config.json", required=False, **hub))

@@ -44,6 +44,7 @@ from .options import (  # noqa: F401
     TextInput,
     TokenizerInputError,
     TruncationStrategy,
+    _check_given,
     _check_text,
     _describe,
     _EncodeOptions,
@@ -249,8 +250,6 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, ChatTemplateMixin, TokenizerFi
                 raise NotImplementedError(
                     f"{target} is for sequence-to-sequence models, which mintformers has none of."
                 )
-        if text is None:
-            raise ValueError("You need to specify `text`.")
         _check_text(text, "text")
         if text_pair is not None:
             _check_text(text_pair, "text_pair")
@@ -339,6 +338,7 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, ChatTemplateMixin, TokenizerFi
         **kwargs,
     ) -> BatchEncoding:
         """Encode one text or pair (see `__call__` for the arguments)."""
+        _check_given(text, "text")
         options = self._resolve_options(
             padding, truncation, max_length, pad_to_multiple_of, padding_side, return_tensors, verbose, kwargs,
             add_special_tokens=add_special_tokens,

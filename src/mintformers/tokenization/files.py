@@ -12,7 +12,7 @@ from typing import Any
 
 from tokenizers import AddedToken, Tokenizer
 
-from mintformers.hub import CheckpointError, hub_kwargs, is_local, resolve_file
+from mintformers.hub import CheckpointError, hub_kwargs, ignore_remote_code, is_local, resolve_file
 from mintformers.storage import atomic_write_text, read_json, save_folder
 
 from .chat_template import CHAT_TEMPLATE_FILE
@@ -96,8 +96,9 @@ class TokenizerFilesMixin:
         hub = hub_kwargs(kwargs)
         if "use_auth_token" in kwargs:
             hub.setdefault("token", kwargs.pop("use_auth_token"))
-        for ignored in ("trust_remote_code", "proxies", "resume_download", "_from_auto", "_commit_hash"):
-            kwargs.pop(ignored, None)  # mintformers never runs remote code
+        ignore_remote_code(kwargs.pop("trust_remote_code", None))
+        for ignored in ("proxies", "resume_download", "_from_auto", "_commit_hash"):
+            kwargs.pop(ignored, None)
         name = os.fspath(pretrained_model_name_or_path)
         wanted = {
             **cls.vocab_files_names,

@@ -90,10 +90,18 @@ def _is_text(t: Any) -> bool:
 
 
 def _check_text(t: Any, name: str) -> None:
+    _check_given(t, name)
     if not _is_text(t):
         raise TokenizerInputError(
             f"{name} input must be of type `str` (single example), `list[str]` (batch or single pretokenized "
             f"example) or `list[list[str]]` (batch of pretokenized examples); got {_describe(t)}."
+        )
+
+
+def _check_given(t: Any, name: str) -> None:
+    if t is None:
+        raise TokenizerInputError(
+            f"{name} is None: pass a str, or a list of str for a batch, e.g. tokenizer('Hello world')."
         )
 
 
