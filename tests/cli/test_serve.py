@@ -18,6 +18,7 @@ import pytest
 from mintformers.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, main
 
 ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 60.0
 
 
 @pytest.fixture
@@ -69,16 +70,17 @@ def test_a_real_run_until_sigterm(models):
                                env=env, stderr=subprocess.PIPE, text=True)
     try:
         line = process.stderr.readline()
-        url = re.search(r"on (http://127\.0\.0\.1:\d+):", line).group(1)
-        for _ in range(600):
-            if httpx.get(url + "/health").status_code == 200:
-                break
-            time.sleep(0.05)
-        vectors = httpx.post(url + "/embed", json={"inputs": ["a man eats", "a cat sleeps"]}).json()
-        assert len(vectors) == 2 and len(vectors[0]) == 32
-        assert httpx.get(url + "/info").json()["model_id"] == str(models["st"])
+        url = re.search(r"on (http://127\.0\.0\.1:\d+):", line).group(1)  # bound to 127.0.0.1 by default
+        with httpx.Client(base_url=url, timeout=TIMEOUT) as client:  # generous: a loaded machine is slow, not broken
+            deadline = time.monotonic() + TIMEOUT
+            while client.get("/health").status_code != 200:  # 503 while the model loads
+                assert time.monotonic() < deadline and process.poll() is None, "the server did not get ready"
+                time.sleep(0.05)
+            vectors = client.post("/embed", json={"inputs": ["a man eats", "a cat sleeps"]}).json()
+            assert len(vectors) == 2 and len(vectors[0]) == 32
+            assert client.get("/info").json()["model_id"] == str(models["st"])
         process.send_signal(signal.SIGTERM)
-        assert process.wait(60) == 0
+        assert process.wait(TIMEOUT) == 0
         assert "server stopped" in process.stderr.read()
     finally:
         if process.poll() is None:

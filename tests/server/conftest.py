@@ -3,17 +3,17 @@ all-MiniLM-L6-v2 or the tiny task checkpoints (tests/task_models.py), stopped at
 
 from __future__ import annotations
 
+import json
 import logging
-import shutil
+import threading
 from pathlib import Path
 
 import pytest
 import torch
+from server_helpers import TIMEOUT
 
-from mintformers import BertForSequenceClassification
 from mintformers.embeddings import SentenceEncoder
 from mintformers.server import BackgroundServer, Limits, create_app
-from test_embeddings import make_tiny_checkpoint
 
 
 @pytest.fixture(scope="session")
@@ -30,32 +30,36 @@ FAMILY_SIZES = {
 }
 
 
-@pytest.fixture(scope="session")
-def family_encoders(models, tmp_path_factory) -> dict[str, Path]:
-    """A tiny plain checkpoint of each family besides BERT (the `st` model), sharing the WordPiece tokenizer, its
-    weights re-drawn (so the padding token's embedding is not zero, as in real MobileBERT checkpoints)."""
-    from mintformers import AutoModel
+def tiny_families(models: dict[str, Path], root: Path, auto_name: str) -> dict[str, Path]:
+    """A tiny `auto_name` checkpoint of each family besides BERT, sharing the WordPiece tokenizer, its weights
+    re-drawn (so the padding token's embedding is not zero, as in real MobileBERT checkpoints)."""
+    import mintformers.auto as auto
     from task_models import make_tiny_family
 
     from parity import perturb_
 
-    root = tmp_path_factory.mktemp("families")
     paths = {}
     for family, sizes in FAMILY_SIZES.items():
-        path = make_tiny_family(root / family, models["base"], family, "AutoModel", **sizes)
-        model = perturb_(AutoModel.from_pretrained(path), seed=1)
-        model.save_pretrained(path)
+        path = make_tiny_family(root / family, models["base"], family, auto_name, **sizes)
+        perturb_(getattr(auto, auto_name).from_pretrained(path), seed=1).save_pretrained(path)
+        if family in ("mpnet", "ernie_m"):  # no segment embeddings: their own tokenizers return no token_type_ids
+            config = json.loads((path / "tokenizer_config.json").read_text())
+            config["model_input_names"] = ["input_ids", "attention_mask"]
+            (path / "tokenizer_config.json").write_text(json.dumps(config))
         paths[family] = path
     return paths
 
 
 @pytest.fixture(scope="session")
-def tiny_models(models, tmp_path_factory) -> dict[str, Path]:
-    """The task checkpoints plus a one-label classifier (a cross-encoder, for /rerank)."""
-    rerank = make_tiny_checkpoint(tmp_path_factory.mktemp("rerank") / "rerank", BertForSequenceClassification, num_labels=1)
-    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
-        shutil.copy(models["cls"] / name, rerank / name)
-    return {**models, "rerank": rerank}
+def family_encoders(models, tmp_path_factory) -> dict[str, Path]:
+    """Plain encoders of each family besides BERT (BERT's: the `st` model and all-MiniLM-L6-v2)."""
+    return tiny_families(models, tmp_path_factory.mktemp("families"), "AutoModel")
+
+
+@pytest.fixture(scope="session")
+def family_classifiers(models, tmp_path_factory) -> dict[str, Path]:
+    """Sequence classifiers (two labels) of each family besides BERT (BERT's: the `cls` model)."""
+    return tiny_families(models, tmp_path_factory.mktemp("family-classifiers"), "AutoModelForSequenceClassification")
 
 
 class Servers:
@@ -99,9 +103,34 @@ def minilm_url(module_servers, minilm) -> str:
 
 
 @pytest.fixture
+def hold():
+    """hold(model) -> threading.Event: every forward of `model` waits until the event is set, so that a pass (or a
+    generation wave) stays running while other requests queue behind it — for as long as the test needs, whatever
+    the machine's load (set it yourself, or with server_helpers.release_when_arrived; set at the end of the test)."""
+    gates: list[threading.Event] = []
+    handles = []
+
+    def held(model: torch.nn.Module) -> threading.Event:
+        gate = threading.Event()
+        gates.append(gate)
+
+        def wait(module: torch.nn.Module, args: tuple) -> None:
+            gate.wait(TIMEOUT)
+
+        handles.append(model.register_forward_pre_hook(wait))
+        return gate
+
+    yield held
+    for gate in gates:
+        gate.set()
+    for handle in handles:
+        handle.remove()
+
+
+@pytest.fixture
 def slow_steps():
-    """slow_steps(model, seconds): every forward of `model` takes `seconds` longer (to hold a pass or a generation
-    step while requests pile up, or while a client leaves); removed at the end of the test."""
+    """slow_steps(model, seconds): every forward of `model` takes `seconds` longer (tokens of a stream then arrive
+    over time); removed at the end of the test."""
     handles = []
 
     def slow(model: torch.nn.Module, seconds: float):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import socket
 import threading
 
-import httpx
 import pytest
+from server_helpers import get, post, task_pipeline, wait_for
 
 from mintformers.embeddings import SentenceEncoder
 
@@ -27,8 +27,8 @@ def raw(url: str, data: bytes, timeout: float = 10) -> bytes:
 
 
 def healthy(url: str, encoder: SentenceEncoder) -> None:
-    assert httpx.get(url + "/health").status_code == 200
-    got = httpx.post(url + "/embed", json={"inputs": "still fine", "normalize": False}).json()
+    assert get(url + "/health").status_code == 200
+    got = post(url + "/embed", json={"inputs": "still fine", "normalize": False}).json()
     assert abs(got[0][0] - float(encoder.encode("still fine")[0])) < 1e-5
 
 
@@ -40,27 +40,21 @@ def test_health_is_503_until_the_model_is_loaded(servers, models):
         return SentenceEncoder.from_pretrained(models["st"])
 
     url = servers.start("embed", load=load)
-    r = httpx.get(url + "/health")
+    r = get(url + "/health")
     assert r.status_code == 503 and r.json()["status"] == "loading"
-    r = httpx.post(url + "/embed", json={"inputs": "x"})
+    r = post(url + "/embed", json={"inputs": "x"})
     assert r.status_code == 503 and "still loading" in r.json()["error"] and r.headers["retry-after"]
-    assert httpx.get(url + "/info").json()["status"] == "loading"
+    assert get(url + "/info").json()["status"] == "loading"
     release.set()
-    for _ in range(300):
-        if httpx.get(url + "/health").status_code == 200:
-            break
-        threading.Event().wait(0.02)
-    assert httpx.post(url + "/embed", json={"inputs": "x"}).status_code == 200
+    wait_for(lambda: get(url + "/health").status_code == 200, "the model to load")
+    assert post(url + "/embed", json={"inputs": "x"}).status_code == 200
 
     def broken():
         raise OSError("no such checkpoint")
 
     url = servers.start("embed", load=broken)
-    for _ in range(300):
-        r = httpx.get(url + "/health")
-        if r.json()["status"] != "loading":
-            break
-        threading.Event().wait(0.02)
+    wait_for(lambda: get(url + "/health").json()["status"] != "loading", "the load to fail")
+    r = get(url + "/health")
     assert r.status_code == 503 and r.json() == {"status": "failed", "model": "tiny", "task": "embed",
                                                  "error": "OSError: no such checkpoint"}
 
@@ -68,39 +62,39 @@ def test_health_is_503_until_the_model_is_loaded(servers, models):
 def test_info_metrics_models(servers, models):
     encoder = SentenceEncoder.from_pretrained(models["st"])
     url = servers.start("embed", encoder, max_batch_requests=8)
-    httpx.post(url + "/embed", json={"inputs": ["a", "b"]})
-    info = httpx.get(url + "/info").json()
+    post(url + "/embed", json={"inputs": ["a", "b"]})
+    info = get(url + "/info").json()
     assert info["family"] == "bert" and info["model_dtype"] == "float32" and info["task"] == "embed"
     assert info["model_type"] == {"embedding": {"pooling": "mean", "dimension": 32}}
     assert info["max_batch_requests"] == 8 and info["max_input_length"] == encoder.max_seq_length
     assert {"/embed", "/v1/embeddings", "/similarity", "/embed_all", "/tokenize", "/health"} <= set(info["routes"])
-    metrics = httpx.get(url + "/metrics")
+    metrics = get(url + "/metrics")
     assert metrics.headers["content-type"].startswith("text/plain")
     text = metrics.text
     for series in ('mintformers_requests_total{route="/embed",status="200"} 1.0', "mintformers_request_duration_seconds_bucket",
                    "mintformers_queue_rows 0.0", "mintformers_batch_rows_sum 2.0", "mintformers_batch_tokens_count 1.0",
                    "mintformers_forward_passes_total 1.0", "mintformers_requests_in_flight"):
         assert series in text, series
-    httpx.post(url + "/embed", json={"inputs": 1})
-    assert 'mintformers_request_errors_total{status="422"} 1.0' in httpx.get(url + "/metrics").text
-    assert httpx.get(url + "/v1/models").json()["data"][0]["id"] == "tiny"
-    page = httpx.get(url + "/")
+    post(url + "/embed", json={"inputs": 1})
+    assert 'mintformers_request_errors_total{status="422"} 1.0' in get(url + "/metrics").text
+    assert get(url + "/v1/models").json()["data"][0]["id"] == "tiny"
+    page = get(url + "/")
     assert page.status_code == 200 and "<title>mintformers playground</title>" in page.text
-    assert httpx.get(url + "/docs").status_code == 200 and "/embed" in httpx.get(url + "/openapi.json").json()["paths"]
+    assert get(url + "/docs").status_code == 200 and "/embed" in get(url + "/openapi.json").json()["paths"]
 
 
-def test_api_key(servers, models, monkeypatch):
+def test_api_key(servers, models):
     url = servers.start("embed", SentenceEncoder.from_pretrained(models["st"]), api_key="s3cret")
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic s3cret"}):
-        r = httpx.post(url + "/embed", json={"inputs": "x"}, headers=headers)
+        r = post(url + "/embed", json={"inputs": "x"}, headers=headers)
         assert r.status_code == 401 and "Authorization: Bearer" in r.json()["error"] and r.headers["www-authenticate"] == "Bearer"
-    r = httpx.post(url + "/v1/embeddings", json={"input": "x"})
+    r = post(url + "/v1/embeddings", json={"input": "x"})
     assert r.status_code == 401 and r.json()["error"]["type"] == "authentication_error"
-    assert httpx.post(url + "/", json={"inputs": "x"}).status_code == 401
-    assert httpx.get(url + "/metrics").status_code == 401
-    assert httpx.post(url + "/embed", json={"inputs": "x"}, headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    assert post(url + "/", json={"inputs": "x"}).status_code == 401
+    assert get(url + "/metrics").status_code == 401
+    assert post(url + "/embed", json={"inputs": "x"}, headers={"Authorization": "Bearer s3cret"}).status_code == 200
     for open_path in ("/health", "/", "/static/playground.js", "/openapi.json"):
-        assert httpx.get(url + open_path).status_code == 200, open_path
+        assert get(url + open_path).status_code == 200, open_path
 
 
 def test_bad_requests_get_clear_4xx(servers, models):
@@ -118,14 +112,14 @@ def test_bad_requests_get_clear_4xx(servers, models):
         (b"", 422, "Field required"),
     ]
     for body, status, message in cases:
-        r = httpx.post(url + "/embed", content=body, headers={"Content-Type": "application/json"})
+        r = post(url + "/embed", content=body, headers={"Content-Type": "application/json"})
         assert r.status_code == status and message in r.json()["error"], (body[:40], r.text)
-    r = httpx.post(url + "/embed", content=b'{"inputs": "x"}', headers={"Content-Type": "text/plain"})
+    r = post(url + "/embed", content=b'{"inputs": "x"}', headers={"Content-Type": "text/plain"})
     assert r.status_code == 415 and "application/json" in r.json()["error"]
-    assert httpx.post(url + "/embed", content=b'{"inputs": "x"}').status_code == 200  # no Content-Type: read as JSON
-    r = httpx.get(url + "/nowhere")
+    assert post(url + "/embed", content=b'{"inputs": "x"}').status_code == 200  # no Content-Type: read as JSON
+    r = get(url + "/nowhere")
     assert r.status_code == 404 and "/embed" in r.json()["error"]
-    r = httpx.get(url + "/embed")
+    r = get(url + "/embed")
     assert r.status_code == 405 and "takes POST" in r.json()["error"]
 
     # Content-Length: not a number; larger than the body sent (the client stalls); smaller (the rest is garbage)
@@ -140,16 +134,14 @@ def test_bad_requests_get_clear_4xx(servers, models):
 
 
 @pytest.mark.parametrize("task", ["generate", "classify", "rerank"])
-def test_routes_per_task(servers, tiny_models, task):
-    from server_helpers import task_pipeline
-
-    url = servers.start(task, task_pipeline(tiny_models, task))
-    routes = set(httpx.get(url + "/info").json()["routes"])
+def test_routes_per_task(servers, models, task):
+    url = servers.start(task, task_pipeline(models, task))
+    routes = set(get(url + "/info").json()["routes"])
     assert ("/predict" in routes) == (task != "rerank") and "/embed" not in routes
     assert ("/v1/completions" in routes) == (task == "generate") and ("/rerank" in routes) == (task == "rerank")
-    tokens = httpx.post(url + "/tokenize", json={"inputs": "the cat", "add_special_tokens": False}).json()
+    tokens = post(url + "/tokenize", json={"inputs": "the cat", "add_special_tokens": False}).json()
     assert [t["text"] for t in tokens[0]] == ["the", "cat"]
-    r = httpx.post(url + "/tokenize", json={"inputs": "x", "prompt_name": "query"})
+    r = post(url + "/tokenize", json={"inputs": "x", "prompt_name": "query"})
     assert r.status_code == 422 and "embedding models" in r.json()["error"]
-    r = httpx.post(url + "/decode", json={"ids": [10**9]})
+    r = post(url + "/decode", json={"ids": [10**9]})
     assert r.status_code == 422 and "outside this model's vocabulary" in r.json()["error"]

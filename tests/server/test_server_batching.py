@@ -35,6 +35,15 @@ def run(coroutine):
     return asyncio.run(coroutine)
 
 
+async def queued(batcher: Batcher, rows: int) -> None:
+    """Until `rows` rows wait in the queue (the submitting tasks have run)."""
+    for _ in range(1000):
+        if batcher.queued == rows:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{batcher.queued} rows queued, not {rows}")
+
+
 async def _started(batcher: Batcher, recorder: Recorder, key="k"):
     """Submit a first row and wait until the worker holds it (so the next rows queue up)."""
     first = asyncio.ensure_future(batcher.submit(key, [(1, 0)]))
@@ -50,8 +59,7 @@ def test_rows_pile_up_and_share_a_pass_in_order():
     async def main():
         first = await _started(batcher, recorder)
         requests = [asyncio.ensure_future(batcher.submit("k", [(3, i), (5, i + 100)])) for i in range(1, 11)]
-        await asyncio.sleep(0.05)
-        assert batcher.queued == 20
+        await queued(batcher, 20)
         recorder.gate.set()
         return await first, await asyncio.gather(*requests)
 
@@ -60,7 +68,7 @@ def test_rows_pile_up_and_share_a_pass_in_order():
     assert first == [0]
     assert results == [[i * 10, (i + 100) * 10] for i in range(1, 11)]  # each caller its rows, in its order
     assert len(recorder.batches) == 2  # the held row, then all 20 queued rows in one pass
-    assert batcher.stats.passes == 2 and batcher.stats.rows == 21
+    assert batcher.stats.passes == 2 and batcher.stats.rows == 21 == batcher.stats.queued_rows
 
 
 def test_packing_respects_rows_and_padded_tokens_and_sorts_by_length():
@@ -72,7 +80,7 @@ def test_packing_respects_rows_and_padded_tokens_and_sorts_by_length():
     async def main():
         first = await _started(batcher, recorder)
         requests = [asyncio.ensure_future(batcher.submit("k", [(n, f"{i}:{n}")])) for i, n in enumerate(lengths)]
-        await asyncio.sleep(0.05)
+        await queued(batcher, len(lengths))
         recorder.gate.set()
         await first
         return await asyncio.gather(*requests)
@@ -96,7 +104,7 @@ def test_keys_never_mix():
     async def main():
         first = await _started(batcher, recorder)
         requests = [asyncio.ensure_future(batcher.submit(key, [(1, i)])) for i, key in enumerate("abab")]
-        await asyncio.sleep(0.05)
+        await queued(batcher, 4)
         recorder.gate.set()
         await first
         return await asyncio.gather(*requests)
@@ -116,10 +124,9 @@ def test_a_cancelled_caller_is_dropped_from_the_queue_and_its_rows_never_run():
         first = await _started(batcher, recorder)
         leaving = asyncio.ensure_future(batcher.submit("k", [(1, "gone-1"), (1, "gone-2")]))
         staying = asyncio.ensure_future(batcher.submit("k", [(1, 7)]))
-        await asyncio.sleep(0.05)
+        await queued(batcher, 3)
         leaving.cancel()  # what the server does when the client disconnects
-        await asyncio.sleep(0.05)
-        assert batcher.queued == 1
+        await queued(batcher, 1)
         recorder.gate.set()
         await first
         with pytest.raises(asyncio.CancelledError):
@@ -142,7 +149,7 @@ def test_a_failing_request_fails_alone():
         first = await _started(batcher, recorder)
         good = asyncio.ensure_future(batcher.submit("k", [(1, 1), (1, 2)]))
         bad = asyncio.ensure_future(batcher.submit("k", [(1, "boom")]))
-        await asyncio.sleep(0.05)
+        await queued(batcher, 3)
         recorder.gate.set()
         await first
         with pytest.raises(ValueError, match="bad row"):

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import re
 
 import httpx
 import numpy as np
 import pytest
 import requests
+from server_helpers import TIMEOUT, metric, post, release_when_arrived
 
 from mintformers.embeddings import SentenceEncoder
 
@@ -70,11 +70,11 @@ def test_openai_route_and_client(minilm_url, minilm):
     assert_same_vectors([floats.data[0].embedding], minilm.encode(TEXTS[3:], truncate_dim=32))
     assert [m.id for m in client.models.list()] == ["all-MiniLM-L6-v2"]
 
-    raw = httpx.post(minilm_url + "/v1/embeddings", json={"input": TEXTS[:1], "encoding_format": "base64"}).json()
+    raw = post(minilm_url + "/v1/embeddings", json={"input": TEXTS[:1], "encoding_format": "base64"}).json()
     decoded = np.frombuffer(base64.b64decode(raw["data"][0]["embedding"]), dtype="<f4")
     assert_same_vectors([decoded], want[:1])
     ids = minilm.tokenizer("Cats sleep a lot.", add_special_tokens=False)["input_ids"]  # pre-tokenized input
-    by_ids = httpx.post(minilm_url + "/v1/embeddings", json={"input": [ids]}).json()
+    by_ids = post(minilm_url + "/v1/embeddings", json={"input": [ids]}).json()
     assert_same_vectors([by_ids["data"][0]["embedding"]], want[3:])
 
     with pytest.raises(openai.UnprocessableEntityError, match="input"):
@@ -95,42 +95,41 @@ def test_limits_truncation_and_bad_requests(servers, models):
     encoder = SentenceEncoder.from_pretrained(models["st"])
     url = servers.start("embed", encoder, max_input_length=6, max_client_batch_size=3)
     long_text = "the cat sleeps on the mat in the sun all day"
-    r = httpx.post(url + "/embed", json={"inputs": long_text})
+    r = post(url + "/embed", json={"inputs": long_text})
     assert r.status_code == 413 and "at most 6" in r.json()["error"] and '"truncate": true' in r.json()["error"]
-    cut = httpx.post(url + "/embed", json={"inputs": long_text, "truncate": True}).json()
+    cut = post(url + "/embed", json={"inputs": long_text, "truncate": True}).json()
     assert_same_vectors(cut, SentenceEncoder.from_pretrained(models["st"], max_seq_length=6).encode([long_text], normalize_embeddings=True))
-    left = httpx.post(url + "/embed", json={"inputs": long_text, "truncate": True, "truncation_direction": "left"}).json()
+    left = post(url + "/embed", json={"inputs": long_text, "truncate": True, "truncation_direction": "left"}).json()
     assert cosines(left, cut)[0] < 0.999  # the other end of the text
-    ids = [t["id"] for t in httpx.post(url + "/tokenize", json={"inputs": long_text}).json()[0]]
-    kept = httpx.post(url + "/v1/embeddings", json={"input": [ids[-5:-1]]}).json()["data"][0]["embedding"]
+    ids = [t["id"] for t in post(url + "/tokenize", json={"inputs": long_text}).json()[0]]
+    kept = post(url + "/v1/embeddings", json={"input": [ids[-5:-1]]}).json()["data"][0]["embedding"]
     assert_same_vectors(left, [kept])  # [CLS] + the last 4 tokens + [SEP]
 
-    r = httpx.post(url + "/embed", json={"inputs": ["a", "b", "c", "d"]})
+    r = post(url + "/embed", json={"inputs": ["a", "b", "c", "d"]})
     assert r.status_code == 413 and "--max-client-batch-size" in r.json()["error"]
     for body, field in (({"inputs": []}, "inputs is empty"), ({"inputs": "a", "prompt_name": "no-such-prompt"}, "prompt_name"),
                         ({"inputs": "a", "dimensions": 1000}, "dimensions"), ({"inputs": "a", "normalize": "yes"}, "normalize"),
                         ({"input": "a"}, "inputs: Field required"), ({"inputs": "a", "dimensions": 0}, "dimensions")):
-        r = httpx.post(url + "/embed", json=body)
+        r = post(url + "/embed", json=body)
         assert r.status_code == 422 and field in r.json()["error"], (body, r.text)
-    r = httpx.post(url + "/v1/embeddings", json={"input": "a", "encoding_format": "hex"})
+    r = post(url + "/v1/embeddings", json={"input": "a", "encoding_format": "hex"})
     error = r.json()["error"]
     assert r.status_code == 422 and error["param"] == "encoding_format" and "'float' or 'base64'" in error["message"]
 
 
 @pytest.mark.parametrize("family", ["mpnet", "mobilebert", "ernie_m", "mpt"])
-def test_every_family_batched_equals_alone(servers, family_encoders, family, slow_steps):
+def test_every_family_batched_equals_alone(servers, family_encoders, family, hold):
     """Concurrent requests of different lengths share passes; each answer is what the encoder gives the text
     alone (MobileBERT's trigram input sees padding: its rows are batched with rows of their own length only)."""
     encoder = SentenceEncoder.from_pretrained(family_encoders[family])
     url = servers.start("embed", encoder)
     texts = ["a man eats", "the cat sleeps on the mat", "a man eats food", "trains", "the girl plays music all day"] * 2
-    slow_steps(encoder.model, 0.05)
+    release_when_arrived(url, len(texts), hold(encoder.model))  # the first pass waits until every text is queued
 
     async def ask() -> list:
-        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        async with httpx.AsyncClient(base_url=url, timeout=TIMEOUT) as client:
             return await asyncio.gather(*(client.post("/embed", json={"inputs": t, "normalize": False}) for t in texts))
 
     answers = asyncio.run(ask())
     assert_same_vectors([a.json()[0] for a in answers], np.stack([encoder.encode([t])[0] for t in texts]))
-    passes = float(re.search(r"^mintformers_forward_passes_total (\S+)", httpx.get(url + "/metrics").text, re.M).group(1))
-    assert passes < len(texts)
+    assert metric(url, "mintformers_forward_passes_total") < len(texts)

@@ -9,23 +9,21 @@ fix the seed.
 from __future__ import annotations
 
 import json
-import re
 import threading
 
-import httpx
 import pytest
 import requests
-from server_helpers import task_pipeline
+from server_helpers import metric, post, release_when_arrived, task_pipeline
 
 PROMPTS = ["the cat", "a man is eating", "hello"]
 GREEDY = {"do_sample": False, "repetition_penalty": 2.0}
 
 
 @pytest.fixture(scope="module")
-def gen(module_servers, tiny_models):
+def gen(module_servers, models):
     """(URL of a server of the tiny MPT, a pipeline of the same checkpoint to compare with)."""
-    url = module_servers.start("generate", task_pipeline(tiny_models, "generate"), name="tiny-mpt")
-    return url, task_pipeline(tiny_models, "generate")
+    url = module_servers.start("generate", task_pipeline(models, "generate"), name="tiny-mpt")
+    return url, task_pipeline(models, "generate")
 
 
 def completion(pipe, prompt: str, **options) -> list[str]:
@@ -95,12 +93,12 @@ def test_tgi_routes_and_inference_client(gen):
     url, pipe = gen
     parameters = {"max_new_tokens": 7, **GREEDY}
     want = completion(pipe, "the cat", **parameters)[0]
-    out = httpx.post(url + "/generate", json={"inputs": "the cat", "parameters": {**parameters, "details": True}}).json()
+    out = post(url + "/generate", json={"inputs": "the cat", "parameters": {**parameters, "details": True}}).json()
     assert out == {"generated_text": want, "details": {"finish_reason": "length", "generated_tokens": 7, "seed": None}}
-    full = httpx.post(url + "/generate", json={"inputs": "the cat", "parameters": {**parameters, "return_full_text": True}}).json()
+    full = post(url + "/generate", json={"inputs": "the cat", "parameters": {**parameters, "return_full_text": True}}).json()
     assert full["generated_text"] == "the cat" + want
 
-    events = sse(httpx.post(url + "/generate_stream", json={"inputs": "the cat", "parameters": parameters}).text)
+    events = sse(post(url + "/generate_stream", json={"inputs": "the cat", "parameters": parameters}).text)
     assert [e["index"] for e in events] == list(range(1, 8))
     assert "".join(e["token"]["text"] for e in events) == want == events[-1]["generated_text"]
     assert all(e["generated_text"] is None for e in events[:-1])
@@ -112,30 +110,29 @@ def test_tgi_routes_and_inference_client(gen):
     sampled = client.text_generation("hello", max_new_tokens=6, do_sample=True, temperature=0.7, seed=2)
     assert sampled == completion(pipe, "hello", max_new_tokens=6, do_sample=True, temperature=0.7, seed=2)[0]
 
-    r = httpx.post(url + "/generate", json={"inputs": "the cat", "parameters": {"grammar": {"type": "json"}}})
+    r = post(url + "/generate", json={"inputs": "the cat", "parameters": {"grammar": {"type": "json"}}})
     assert r.status_code == 422 and "grammar is not supported" in r.json()["error"]
-    r = httpx.post(url + "/generate", json={"inputs": "", "parameters": {"max_new_tokens": 2}})
+    r = post(url + "/generate", json={"inputs": "", "parameters": {"max_new_tokens": 2}})
     assert r.status_code == 200  # the tokenizer's special tokens make a prompt
 
 
-def test_concurrent_requests_share_waves_and_equal_lone_ones(servers, tiny_models, slow_steps):
-    pipe = task_pipeline(tiny_models, "generate")
+def test_concurrent_requests_share_waves_and_equal_lone_ones(servers, models, hold):
+    pipe = task_pipeline(models, "generate")
     url = servers.start("generate", pipe)
-    reference = task_pipeline(tiny_models, "generate")
-    slow_steps(pipe.model, 0.02)  # the first wave takes a while: the other requests queue meanwhile
+    reference = task_pipeline(models, "generate")
     prompts = [f"{p} {i}" for i in range(4) for p in PROMPTS]  # 12 requests, different prompt lengths
     lengths = [3 + i % 5 for i in range(len(prompts))]  # and different max_new_tokens
+    release_when_arrived(url, len(prompts), hold(pipe.model))  # the first wave waits until every request is queued
     results: list = [None] * len(prompts)
 
     def ask(i: int) -> None:
-        results[i] = httpx.post(url + "/generate", json={"inputs": prompts[i], "parameters": {"max_new_tokens": lengths[i], **GREEDY}},
-                                timeout=60).json()["generated_text"]
+        body = {"inputs": prompts[i], "parameters": {"max_new_tokens": lengths[i], **GREEDY}}
+        results[i] = post(url + "/generate", json=body).json()["generated_text"]
 
     threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(prompts))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    waves = float(re.search(r"^mintformers_forward_passes_total (\S+)", httpx.get(url + "/metrics").text, re.M).group(1))
-    assert waves <= len(prompts) // 2  # far fewer generate() calls than requests
+    assert metric(url, "mintformers_forward_passes_total") <= 2  # the first wave, then one with all the others
     assert results == [completion(reference, p, max_new_tokens=n, **GREEDY)[0] for p, n in zip(prompts, lengths)]

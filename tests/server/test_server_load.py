@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -19,17 +18,11 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-import pytest
-from server_helpers import task_pipeline, tracebacks
+from server_helpers import TIMEOUT, get, metric, post, release_when_arrived, task_pipeline, tracebacks, wait_for
 
 from mintformers.embeddings import SentenceEncoder
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def metric(url: str, name: str) -> float:
-    match = re.search(rf"^{name} (\S+)$", httpx.get(url + "/metrics").text, re.M)
-    return float(match.group(1)) if match else 0.0
 
 
 def address(url: str) -> tuple[str, int]:
@@ -43,25 +36,25 @@ def request_bytes(path: str, body: bytes) -> bytes:
 
 
 def assert_healthy(url: str, encoder: SentenceEncoder) -> None:
-    assert httpx.get(url + "/health").status_code == 200
-    got = httpx.post(url + "/embed", json={"inputs": ["still", "fine"], "normalize": False}, timeout=30).json()
+    assert get(url + "/health").status_code == 200
+    got = post(url + "/embed", json={"inputs": ["still", "fine"], "normalize": False}).json()
     np.testing.assert_allclose(got, encoder.encode(["still", "fine"]), atol=1e-5)
 
 
 async def _many(url: str, bodies: list[tuple[str, dict]], concurrency: int) -> list[httpx.Response]:
     limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=TIMEOUT) as client:
         return await asyncio.gather(*(client.post(path, json=body) for path, body in bodies))
 
 
-def test_concurrent_one_text_requests_share_forward_passes(servers, models, slow_steps):
+def test_concurrent_one_text_requests_share_forward_passes(servers, models, hold):
     encoder = SentenceEncoder.from_pretrained(models["st"])
     url = servers.start("embed", encoder)
     texts = [f"sentence number {i} about {'cats ' * (i % 7)}" for i in range(48)]
-    slow_steps(encoder.model, 0.05)  # each pass takes a while: requests arriving meanwhile pile up
+    release_when_arrived(url, len(texts), hold(encoder.model))  # the first pass waits until every request is queued
     answers = asyncio.run(_many(url, [("/embed", {"inputs": t, "normalize": False}) for t in texts], 48))
     passes = metric(url, "mintformers_forward_passes_total")
-    assert all(a.status_code == 200 for a in answers)
+    assert all(a.status_code == 200 for a in answers), [(a.status_code, a.text[:200]) for a in answers if a.status_code != 200][:3]
     assert passes <= len(texts) / 4, f"{passes} forward passes for {len(texts)} requests"
     assert metric(url, "mintformers_batch_rows_sum") == len(texts)
     got = np.array([a.json()[0] for a in answers])
@@ -91,68 +84,96 @@ def test_many_clients_mixed_routes_zero_errors(minilm_url, minilm):
     assert_healthy(minilm_url, minilm)
 
 
-def test_over_the_limit_429_then_recovery(servers, models, slow_steps):
+def test_every_pass_keeps_within_the_batch_limits(servers, models, hold):
+    """--max-batch-requests and --max-batch-tokens bound what the model sees: rows per pass, and rows x the longest."""
+    encoder = SentenceEncoder.from_pretrained(models["st"])
+    url = servers.start("embed", encoder, max_batch_requests=4, max_batch_tokens=40)
+    shapes: list[tuple[int, int]] = []
+    encoder.model.register_forward_pre_hook(
+        lambda module, args, kwargs: shapes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True)
+    texts = [f"text {i} {'and more ' * (i % 5)}" for i in range(24)]  # 4 to 13 tokens
+    release_when_arrived(url, len(texts), hold(encoder.model))
+    answers = asyncio.run(_many(url, [("/embed", {"inputs": t, "normalize": False}) for t in texts], len(texts)))
+    np.testing.assert_allclose([a.json()[0] for a in answers], encoder.encode(texts), atol=1e-5)
+    shapes = shapes[: int(metric(url, "mintformers_forward_passes_total"))]  # encode() above added its own
+    assert sum(rows for rows, _ in shapes) == len(texts) and max(rows for rows, _ in shapes) == 4
+    assert all(rows * length <= 40 for rows, length in shapes), shapes
+
+
+def test_over_the_limit_429_then_recovery(servers, models, hold):
     encoder = SentenceEncoder.from_pretrained(models["st"])
     url = servers.start("embed", encoder, max_concurrent_requests=2)
-    slow_steps(encoder.model, 0.3)
-    answers = asyncio.run(_many(url, [("/embed", {"inputs": f"text {i}"}) for i in range(8)], 8))
-    statuses = sorted(a.status_code for a in answers)
-    assert statuses.count(200) >= 2 and statuses.count(429) >= 4 and set(statuses) == {200, 429}
-    refused = next(a for a in answers if a.status_code == 429)
-    assert refused.headers["retry-after"] == "1" and "--max-concurrent-requests" in refused.json()["error"]
-    assert httpx.get(url + "/health").status_code == 200  # GET routes are never refused
-    answers = [httpx.post(url + "/embed", json={"inputs": f"text {i}"}, timeout=30) for i in range(3)]  # one at a time
-    assert [a.status_code for a in answers] == [200] * 3
+    gate = hold(encoder.model)
+    held: list[httpx.Response] = []
+    holders = [threading.Thread(target=lambda i=i: held.append(post(url + "/embed", json={"inputs": f"held {i}"})))
+               for i in range(2)]
+    for t in holders:
+        t.start()
+    wait_for(lambda: metric(url, "mintformers_requests_in_flight") == 2, "two requests in flight")
+    # the model is busy (held): the event loop still answers, and refuses what is over the limit
+    assert get(url + "/health").status_code == 200
+    refused = asyncio.run(_many(url, [("/embed", {"inputs": f"text {i}"}) for i in range(6)], 6))
+    assert [a.status_code for a in refused] == [429] * 6
+    assert refused[0].headers["retry-after"] == "1" and "--max-concurrent-requests" in refused[0].json()["error"]
+    gate.set()
+    for t in holders:
+        t.join()
+    assert [a.status_code for a in held] == [200, 200]
+    answers = asyncio.run(_many(url, [("/embed", {"inputs": f"text {i}"}) for i in range(2)], 2))
+    assert [a.status_code for a in answers] == [200] * 2  # recovered
+    assert metric(url, 'mintformers_request_errors_total{status="429"}') == 6
 
 
-def wait_for(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
-def test_a_client_that_leaves_has_its_queued_work_dropped(servers, models, slow_steps, server_logs):
+def test_a_client_that_leaves_has_its_queued_work_dropped(servers, models, hold, server_logs):
     encoder = SentenceEncoder.from_pretrained(models["st"])
     url = servers.start("embed", encoder)
     seen: list[int] = []
     encoder.model.register_forward_pre_hook(lambda module, args, kwargs: seen.append(len(kwargs["input_ids"])), with_kwargs=True)
-    slow_steps(encoder.model, 1.0)
-    holder = threading.Thread(target=httpx.post, args=(url + "/embed",), kwargs={"json": {"inputs": "first"}, "timeout": 30})
+    gate = hold(encoder.model)
+    holder = threading.Thread(target=post, args=(url + "/embed",), kwargs={"json": {"inputs": "first"}})
     holder.start()
-    wait_for(lambda: seen)  # the first request is in its (1 s) pass
+    wait_for(lambda: seen, "the first request's pass")  # held in it
     with socket.create_connection(address(url)) as sock:
         sock.sendall(request_bytes("/embed", b'{"inputs": ["gone", "away", "now"]}'))
-        wait_for(lambda: metric(url, "mintformers_queue_rows") == 3)  # queued behind it
-    wait_for(lambda: metric(url, "mintformers_dropped_rows_total") == 3)  # the client left: out of the queue
+        wait_for(lambda: metric(url, "mintformers_queue_rows") == 3, "three queued rows")  # behind the held pass
+    wait_for(lambda: metric(url, "mintformers_dropped_rows_total") == 3, "the rows to be dropped")  # the client left
+    gate.set()
     holder.join()
     assert seen == [1]  # only the first request's text went through the model
     assert_healthy(url, encoder)
     assert tracebacks(server_logs) == []
 
 
-def test_a_client_that_leaves_mid_stream_stops_its_generation(servers, tiny_models, slow_steps, server_logs):
-    pipe = task_pipeline(tiny_models, "generate")
+def test_a_client_that_leaves_mid_stream_stops_its_generation(servers, models, slow_steps, server_logs):
+    import openai
+
+    pipe = task_pipeline(models, "generate")
     url = servers.start("generate", pipe)
     steps: list[int] = []
     pipe.model.register_forward_pre_hook(lambda module, args, kwargs: steps.append(1), with_kwargs=True)
-    slow_steps(pipe.model, 0.02)
+    slow_steps(pipe.model, 0.05)  # 50 steps would take 2.5 s
     body = b'{"inputs": "the cat", "parameters": {"max_new_tokens": 50, "repetition_penalty": 2.0}}'
-    with socket.create_connection(address(url)) as sock:
+    with socket.create_connection(address(url), timeout=TIMEOUT) as sock:
         sock.sendall(request_bytes("/generate_stream", body))
-        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
-        assert b"data:" in sock.recv(4096) or True
-    time.sleep(0.3)
-    assert len(steps) < 30  # stopped at the next step after the client left, not after 50
-    for _ in range(2):  # and with the openai client, which closes its stream early
-        import openai
+        received = b""
+        while b"data:" not in received:  # the headers, then the first token's event
+            received += sock.recv(4096)
+        assert received.startswith(b"HTTP/1.1 200")
 
-        client = openai.OpenAI(base_url=url + "/v1", api_key="x", max_retries=0)
-        stream = client.completions.create(model="m", prompt="the cat", max_tokens=40, temperature=1.0, stream=True)
+    def steps_for_three_tokens() -> int:
+        """Steps taken until a 3-token request is answered: waves run one at a time, so the earlier ones are over."""
+        answer = post(url + "/generate", json={"inputs": "the cat", "parameters": {"max_new_tokens": 3}})
+        assert answer.status_code == 200
+        return len(steps)
+
+    assert steps_for_three_tokens() < 30  # the stream stopped soon after its client left, not after 50 tokens
+    client = openai.OpenAI(base_url=url + "/v1", api_key="x", max_retries=0, timeout=TIMEOUT)
+    for _ in range(2):  # the openai client closing its streams early
+        before = len(steps)
+        stream = client.completions.create(model="m", prompt="the cat", max_tokens=50, temperature=1.0, seed=7, stream=True)
         next(iter(stream))
         stream.close()
-    answer = httpx.post(url + "/generate", json={"inputs": "the cat", "parameters": {"max_new_tokens": 3}}, timeout=30)
-    assert answer.status_code == 200
+        assert steps_for_three_tokens() - before < 30
     assert tracebacks(server_logs) == []
 
 
@@ -181,15 +202,14 @@ def test_slow_and_idle_connections_do_not_block_others(servers, models):
     slow.start()
     served_meanwhile = 0
     for i in range(5):  # served while 300 idle connections and a slow-loris client are open
-        assert httpx.get(url + "/health", timeout=5).status_code == 200
-        assert httpx.post(url + "/embed", json={"inputs": f"quick {i}"}, timeout=5).status_code == 200
+        assert get(url + "/health").status_code == 200
+        assert post(url + "/embed", json={"inputs": f"quick {i}"}).status_code == 200
         served_meanwhile += not slow_done.is_set()
     assert served_meanwhile >= 1  # answered while the slow client was still sending its headers
     assert threading.active_count() <= threads_before + 2  # sockets, not threads (+ the slow client's thread)
 
-    time.sleep(1.6)  # past the header deadline: the server has closed the idle connections
-    for sock in idle:
-        sock.settimeout(2)
+    for sock in idle:  # closed by the server at the header deadline
+        sock.settimeout(TIMEOUT)
         assert sock.recv(1) == b""
         sock.close()
     slow.join(10)
@@ -205,40 +225,40 @@ def test_huge_requests_are_refused_without_stalling_small_ones(servers, models):
     big: list[bytes] = []
 
     def huge_body() -> None:  # 15 MB of text: refused from the headers, the body never read
-        with socket.create_connection(address(url), timeout=30) as sock:
+        with socket.create_connection(address(url), timeout=TIMEOUT) as sock:
             text = b'{"inputs": "' + b"word " * 3_000_000 + b'"}'
             sock.sendall(request_bytes("/embed", text)[:2_000_000])
             big.append(sock.recv(4096))
 
     def small_requests() -> None:
         for i in range(5):
-            small.append(httpx.post(url + "/embed", json={"inputs": f"small {i}"}, timeout=30).status_code)
+            small.append(post(url + "/embed", json={"inputs": f"small {i}"}).status_code)
 
     threads = [threading.Thread(target=huge_body), threading.Thread(target=small_requests)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(60)
+        t.join(TIMEOUT)
     assert big[0].startswith(b"HTTP/1.1 413") and b"--max-payload-bytes" in big[0]
     assert small == [200] * 5
 
-    many = httpx.post(url + "/embed", json={"inputs": ["x"] * 10_000}, timeout=30)  # 10,000 texts, 70 kB
+    many = post(url + "/embed", json={"inputs": ["x"] * 10_000})  # 10,000 texts, 70 kB
     assert many.status_code == 413 and "--max-client-batch-size" in many.json()["error"]
     # a request near the limits (32 texts of 30,000 characters, truncated) runs beside small ones
     long_texts = ["cats and trains " * 1_875] * 32
     order: list[str] = []
     heavy = threading.Thread(target=lambda: order.append(
-        f"heavy {httpx.post(url + '/embed', json={'inputs': long_texts, 'truncate': True}, timeout=60).status_code}"))
+        f"heavy {post(url + '/embed', json={'inputs': long_texts, 'truncate': True}).status_code}"))
     heavy.start()
-    time.sleep(0.05)
-    order.append(f"small {httpx.post(url + '/embed', json={'inputs': 'small'}, timeout=30).status_code}")
+    wait_for(lambda: metric(url, "mintformers_requests_in_flight") == 1, "the heavy request")
+    order.append(f"small {post(url + '/embed', json={'inputs': 'small'}).status_code}")
     heavy.join()
     assert sorted(order) == ["heavy 200", "small 200"]
     assert_healthy(url, encoder)
 
 
-def test_sigterm_finishes_in_flight_requests_and_exits_0(models, tmp_path):
-    port_file = tmp_path / "port"
+def test_sigterm_stops_accepting_finishes_in_flight_requests_and_exits_0(models, tmp_path):
+    port_file, release = tmp_path / "port", tmp_path / "release"
     child = textwrap.dedent(f"""
         import time, torch
         from pathlib import Path
@@ -246,7 +266,10 @@ def test_sigterm_finishes_in_flight_requests_and_exits_0(models, tmp_path):
         from mintformers.server import bind, create_app, serve
         torch.set_num_threads(1)
         encoder = SentenceEncoder.from_pretrained({str(models["st"])!r})
-        encoder.model.register_forward_pre_hook(lambda module, args: time.sleep(1.0))
+        def held(module, args):  # every forward pass waits for the test's go
+            while not Path({str(release)!r}).exists():
+                time.sleep(0.01)
+        encoder.model.register_forward_pre_hook(held)
         sock = bind("127.0.0.1", 0)
         Path({str(port_file)!r}).write_text(str(sock.getsockname()[1]))
         serve(create_app("embed", encoder), sock)
@@ -255,29 +278,36 @@ def test_sigterm_finishes_in_flight_requests_and_exits_0(models, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     process = subprocess.Popen([sys.executable, "-c", child], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        for _ in range(600):
-            if port_file.exists() and port_file.read_text():
-                break
-            assert process.poll() is None, process.communicate()
-            time.sleep(0.1)
+        wait_for(lambda: process.poll() is None and port_file.exists() and port_file.read_text(), "the port")
         url = f"http://127.0.0.1:{port_file.read_text()}"
-        for _ in range(600):  # the socket listens before uvicorn runs: wait until it answers
+
+        def answers() -> bool:  # the socket listens before uvicorn runs
             with contextlib.suppress(httpx.TransportError):
-                if httpx.get(url + "/health").status_code == 200:
-                    break
-            time.sleep(0.05)
+                return get(url + "/health").status_code == 200
+            return False
+
+        wait_for(answers, "the server to answer")
         answer: list[httpx.Response] = []
-        flight = threading.Thread(target=lambda: answer.append(httpx.post(url + "/embed", json={"inputs": "x"}, timeout=30)))
+        flight = threading.Thread(target=lambda: answer.append(post(url + "/embed", json={"inputs": "x"})))
         flight.start()
-        time.sleep(0.4)  # the request is in its (1 s) forward pass
+        wait_for(lambda: metric(url, "mintformers_forward_passes_total") == 1, "the request's pass")  # held in it
         process.send_signal(signal.SIGTERM)
+
+        def refused() -> bool:
+            try:
+                socket.create_connection(address(url), timeout=TIMEOUT).close()
+            except ConnectionRefusedError:
+                return True
+            return False
+
+        wait_for(refused, "the server to stop accepting")
+        assert process.poll() is None  # still running: its request is in flight
+        release.touch()
         flight.join()
         assert answer[0].status_code == 200 and len(answer[0].json()[0]) == 32  # finished, not cut off
-        out, err = process.communicate(timeout=30)
+        out, err = process.communicate(timeout=TIMEOUT)
         assert process.returncode == 0, err.decode()
         assert b"stopped cleanly" in out
-        with pytest.raises(httpx.ConnectError):
-            httpx.get(url + "/health")
     finally:
         if process.poll() is None:
             process.kill()

@@ -1,14 +1,14 @@
 """The playground page in a real headless Chromium (Debian's `chromium`, driven by playwright; never a downloaded
-browser): it loads, a search returns ranked results, fill-mask lists candidates, a stream shows tokens arriving.
+browser): it loads without asking anything of another host, a search returns ranked results, fill-mask,
+classification and reranking list theirs, the API key box unlocks a keyed server, a stream shows tokens arriving.
 Screenshots are kept in .cache/test-artifacts/ (git-ignored) to look at."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from server_helpers import task_pipeline
+from server_helpers import plain, required, task_pipeline
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -19,15 +19,14 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / ".cache" / "test-artifacts"
 @pytest.fixture(scope="module")
 def page():
     if not CHROMIUM.exists():
-        message = "Debian's chromium is not installed: tools/install_test_packages.sh (make test runs it)"
-        if os.environ.get("MINTFORMERS_REQUIRE_REAL_WEIGHTS") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+        required("Debian's chromium", "sh tools/install_test_packages.sh (make test runs it)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
         page = browser.new_page(viewport={"width": 1000, "height": 1100})
+        page.requested = []  # every URL the page asks for
+        page.on("request", lambda request: page.requested.append(request.url))
         yield page
         browser.close()
 
@@ -38,9 +37,11 @@ def screenshot(page, name: str) -> None:
 
 
 def open_playground(page, url: str, task: str) -> None:
+    page.requested.clear()
     page.goto(url + "/")
     page.wait_for_selector("body[data-ready='ok']")
     assert task in page.inner_text("#model")
+    assert page.requested and all(u.startswith(url + "/") for u in page.requested), page.requested  # works offline
 
 
 def test_search_ranks_the_pasted_texts(page, module_servers, minilm):
@@ -62,18 +63,46 @@ def test_search_ranks_the_pasted_texts(page, module_servers, minilm):
     screenshot(page, "search")
 
 
-def test_fill_mask_lists_candidates(page, module_servers, tiny_models):
-    url = module_servers.start("fill-mask", task_pipeline(tiny_models, "fill-mask"))
+def test_fill_mask_lists_candidates(page, module_servers, models):
+    url = module_servers.start("fill-mask", task_pipeline(models, "fill-mask"))
     open_playground(page, url, "fill-mask")
     page.fill("#mask-text", "the cat [MASK] on the mat")
     page.click("#mask-run")
     page.wait_for_selector("#mask-results li")
-    want = task_pipeline(tiny_models, "fill-mask")("the cat [MASK] on the mat", top_k=5)
+    want = task_pipeline(models, "fill-mask")("the cat [MASK] on the mat", top_k=5)
     assert [li.inner_text().split(" ", 1)[1] for li in page.query_selector_all("#mask-results li")] == [w["sequence"] for w in want]
 
 
-def test_a_stream_shows_tokens_as_they_arrive(page, module_servers, tiny_models, slow_steps):
-    pipe = task_pipeline(tiny_models, "generate")
+def test_classify_rerank_and_the_api_key(page, module_servers, models):
+    url = module_servers.start("classify", task_pipeline(models, "classify"))
+    open_playground(page, url, "classify")
+    page.fill("#classify-text", "what a good movie")
+    page.click("#classify-run")
+    page.wait_for_selector("#classify-results li")
+    want = task_pipeline(models, "classify")("what a good movie", top_k=None)
+    assert [li.inner_text().split(" ", 1)[1] for li in page.query_selector_all("#classify-results li")] == [
+        w["label"] for w in want]
+
+    url = module_servers.start("rerank", task_pipeline(models, "rerank"), api_key="s3cret")
+    page.goto(url + "/")
+    page.wait_for_selector("#key-box[open]")  # /info answered 401: the page asks for the key
+    assert "needs an API key" in page.inner_text("#model")
+    page.fill("#api-key", "s3cret")
+    page.dispatch_event("#api-key", "change")
+    page.wait_for_selector("body[data-ready='ok']")
+    page.click("#rerank-run")
+    page.wait_for_selector("#rerank-results li")
+    query = page.input_value("#rerank-query")
+    texts = [line.strip() for line in page.input_value("#rerank-texts").splitlines() if line.strip()]
+    want = plain(task_pipeline(models, "rerank").rank(query, texts))
+    assert [li.inner_text().split(" ", 1)[1] for li in page.query_selector_all("#rerank-results li")] == [
+        texts[w["corpus_id"]] for w in want]
+    page.evaluate("localStorage.clear()")
+    screenshot(page, "rerank")
+
+
+def test_a_stream_shows_tokens_as_they_arrive(page, module_servers, models, slow_steps):
+    pipe = task_pipeline(models, "generate")
     url = module_servers.start("generate", pipe)
     slow_steps(pipe.model, 0.05)  # a token every 50 ms or more: the page must show them one by one
     open_playground(page, url, "generate")

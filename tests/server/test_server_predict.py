@@ -3,16 +3,15 @@ classifier and a reranker, `{"outputs": pipe(inputs, **parameters)}` for the oth
 
 from __future__ import annotations
 
-import json
 import math
-import re
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import pytest
 import requests
 import torch
-from server_helpers import task_pipeline
+from server_helpers import TIMEOUT, metric, plain, post, release_when_arrived, task_pipeline
+
+from mintformers import pipeline
 
 
 def assert_close(got, want, path="") -> None:
@@ -31,14 +30,10 @@ def assert_close(got, want, path="") -> None:
         assert got == want, f"{path}: {got!r} != {want!r}"
 
 
-def plain(value):
-    return json.loads(json.dumps(value, default=lambda v: v.tolist()))
-
-
-def test_classifier_predict_in_tei_shape(servers, tiny_models):
-    pipe = task_pipeline(tiny_models, "classify")
+def test_classifier_predict_in_tei_shape(servers, models):
+    pipe = task_pipeline(models, "classify")
     url = servers.start("classify", pipe)
-    reference = task_pipeline(tiny_models, "classify")
+    reference = task_pipeline(models, "classify")
     got = requests.post(url + "/predict", json={"inputs": "good movie"}).json()
     assert_close(got, plain(reference("good movie", top_k=None)))  # every label, best first
     got = requests.post(url + "/predict", json={"inputs": ["good movie", "a bad one"]}).json()  # one pair
@@ -55,10 +50,10 @@ def test_classifier_predict_in_tei_shape(servers, tiny_models):
     assert r.status_code == 422 and "inputs" in r.json()["error"] and "pair" in r.json()["error"]
 
 
-def test_rerank_equals_the_cross_encoder(servers, tiny_models, slow_steps):
-    cross_encoder = task_pipeline(tiny_models, "rerank")
+def test_rerank_equals_the_cross_encoder(servers, models, hold):
+    cross_encoder = task_pipeline(models, "rerank")
     url = servers.start("rerank", cross_encoder)
-    reference = task_pipeline(tiny_models, "rerank")
+    reference = task_pipeline(models, "rerank")
     texts = ["the cat sleeps", "a man eats bread", "cats sleep all day", "trains are fast"]
     query = "where do cats sleep"
     hits = requests.post(url + "/rerank", json={"query": query, "texts": texts, "return_text": True}).json()
@@ -74,21 +69,40 @@ def test_rerank_equals_the_cross_encoder(servers, tiny_models, slow_steps):
     assert requests.post(url + "/", json={"query": query, "texts": texts[:2]}).status_code == 200  # TEI's root
 
     # concurrent rerank requests share the classifier's passes; each equals the CrossEncoder alone
-    slow_steps(cross_encoder.model.base_model, 0.05)
     queries = [f"{query} {i}" for i in range(8)]
+    before = metric(url, "mintformers_forward_passes_total")
+    release_when_arrived(url, metric(url, "mintformers_queued_rows_total") + len(queries) * len(texts),
+                         hold(cross_encoder.model.base_model))
     with ThreadPoolExecutor(8) as pool:
-        answers = list(pool.map(lambda q: requests.post(url + "/rerank", json={"query": q, "texts": texts}).json(), queries))
+        answers = list(pool.map(
+            lambda q: requests.post(url + "/rerank", json={"query": q, "texts": texts}, timeout=TIMEOUT).json(), queries))
     for q, answer in zip(queries, answers):
         assert [(h["index"], round(h["score"], 5)) for h in answer] == [
             (w["corpus_id"], round(float(w["score"]), 5)) for w in reference.rank(q, texts)]
-    metrics = requests.get(url + "/metrics").text
-    passes = float(re.search(r"^mintformers_forward_passes_total (\S+)", metrics, re.M).group(1))
-    assert passes < 1 + len(queries)  # the first request's pass, then far fewer than one per request
+    passes = metric(url, "mintformers_forward_passes_total") - before
+    assert passes <= len(queries) / 2  # the first request's pass, then few for the seven others' 28 pairs
 
     long_text = "cats " * 100
     r = requests.post(url + "/rerank", json={"query": query, "texts": [long_text]})
     assert r.status_code == 413 and '"truncate": true' in r.json()["error"]
     assert requests.post(url + "/rerank", json={"query": query, "texts": [long_text], "truncate": True}).status_code == 200
+
+
+@pytest.mark.parametrize("family", ["mpnet", "mobilebert", "ernie_m", "mpt"])
+def test_every_family_classifies_batched_equal_to_alone(servers, family_classifiers, family, hold):
+    """Concurrent /predict requests on a classifier of each family share passes (the pipeline's own batching rules:
+    MobileBERT's rows only with rows of their length); each answer is what the pipeline gives the text alone."""
+    pipe = pipeline("text-classification", model=str(family_classifiers[family]))
+    url = servers.start("classify", pipe)
+    reference = pipeline("text-classification", model=str(family_classifiers[family]))
+    texts = ["a man eats", "the cat sleeps on the mat", ["a man eats food", "trains"], "the girl plays music all day"] * 2
+    release_when_arrived(url, len(texts), hold(pipe.model))
+    with ThreadPoolExecutor(len(texts)) as pool:
+        answers = list(pool.map(lambda t: post(url + "/predict", json={"inputs": t}).json(), texts))
+    for text, answer in zip(texts, answers):
+        alone = reference({"text": text[0], "text_pair": text[1]} if isinstance(text, list) else text, top_k=None)
+        assert_close(answer, plain(alone))
+    assert metric(url, "mintformers_forward_passes_total") < len(texts)
 
 
 @pytest.mark.parametrize(
@@ -102,15 +116,15 @@ def test_rerank_equals_the_cross_encoder(servers, tiny_models, slow_steps):
         ("generate", "the cat", {"max_new_tokens": 6, "do_sample": True, "seed": 3}),
     ],
 )
-def test_pipelines_equal_the_library(servers, tiny_models, task, inputs, parameters):
-    url = servers.start(task, task_pipeline(tiny_models, task))
+def test_pipelines_equal_the_library(servers, models, task, inputs, parameters):
+    url = servers.start(task, task_pipeline(models, task))
     got = requests.post(url + "/predict", json={"inputs": inputs, "parameters": parameters})
     assert got.status_code == 200, got.text
-    assert_close(got.json()["outputs"], plain(task_pipeline(tiny_models, task)(inputs, **parameters)))
+    assert_close(got.json()["outputs"], plain(task_pipeline(models, task)(inputs, **parameters)))
 
 
-def test_pipeline_errors(servers, tiny_models):
-    url = servers.start("fill-mask", task_pipeline(tiny_models, "fill-mask"), max_input_length=16)
+def test_pipeline_errors(servers, models):
+    url = servers.start("fill-mask", task_pipeline(models, "fill-mask"), max_input_length=16)
     for body, status, message in (
         ({"inputs": "the [MASK] sleeps", "parameters": {"no_such_option": 1}}, 422, "no_such_option"),
         ({"inputs": "the [MASK] sleeps", "parameters": [1]}, 422, "parameters: Input should be a valid dictionary"),
@@ -120,7 +134,7 @@ def test_pipeline_errors(servers, tiny_models):
         ({"inputs": "no mask here"}, 422, "mask"),
         ({"inputs": "the [MASK] " + "cat " * 40}, 413, "at most 16"),
     ):
-        r = httpx.post(url + "/predict", json=body)
+        r = post(url + "/predict", json=body)
         assert r.status_code == status and message in r.json()["error"], (body, r.text)
-    assert httpx.post(url + "/predict", json={"inputs": "the [MASK] sleeps"}).status_code == 200  # still healthy
-    assert httpx.post(url + "/rerank", json={"query": "a", "texts": ["b"]}).status_code == 404  # a classifier's route
+    assert post(url + "/predict", json={"inputs": "the [MASK] sleeps"}).status_code == 200  # still healthy
+    assert post(url + "/rerank", json={"query": "a", "texts": ["b"]}).status_code == 404  # a classifier's route

@@ -9,15 +9,13 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import re
 import shlex
 import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-from server_helpers import task_pipeline
+from server_helpers import required, task_pipeline
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 STAND_INS = {"cross-encoder/ms-marco-MiniLM-L6-v2": "rerank", "mosaicml/mpt-7b": "generate"}
@@ -51,12 +49,9 @@ def commands(body: str) -> list[tuple[str, list[str]]]:
     return out
 
 
-def test_the_serving_section_runs(module_servers, minilm, tiny_models, capsys):
+def test_the_serving_section_runs(module_servers, minilm, models, capsys):
     if shutil.which("curl") is None:
-        message = "curl is needed to run the README's examples: tools/install_test_packages.sh (make test runs it)"
-        if os.environ.get("MINTFORMERS_REQUIRE_REAL_WEIGHTS") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+        required("curl", "sh tools/install_test_packages.sh (make test runs it)")
     found = blocks()
     assert sum(lang == "py" for lang, _, _ in found) >= 2 and sum(lang == "console" for lang, _, _ in found) >= 3
     address = None
@@ -72,7 +67,7 @@ def test_the_serving_section_runs(module_servers, minilm, tiny_models, capsys):
                         assert model is None
                         url = module_servers.start("embed", minilm, name="all-MiniLM-L6-v2")
                     else:
-                        url = module_servers.start(task, task_pipeline(tiny_models, STAND_INS[model]))
+                        url = module_servers.start(task, task_pipeline(models, STAND_INS[model]))
                     address = url.removeprefix("http://")
                     continue
                 assert argv[0] == "curl" and address is not None, command

@@ -64,7 +64,7 @@ class ServerState:
         self.batcher = Batcher(
             lambda key, rows: self.engines[key[0]].run(key, rows),
             max_batch_tokens=limits.max_batch_tokens, max_batch_rows=limits.max_batch_requests,
-            on_batch=self.metrics.observe_batch, on_drop=self.metrics.observe_drop,
+            on_queue=self.metrics.rows_queued.inc, on_batch=self.metrics.observe_batch, on_drop=self.metrics.observe_drop,
             pass_overhead=lambda key: getattr(self.engines[key[0]], "pass_overhead", None),
         )
 

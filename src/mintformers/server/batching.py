@@ -89,8 +89,10 @@ class Row:
 
 @dataclass
 class BatchStats:
-    """Totals since start: forward passes run, rows and padded tokens in them, rows dropped before running."""
+    """Totals since start: rows queued, forward passes run, rows and padded tokens in them, rows dropped before
+    running."""
 
+    queued_rows: int = 0
     passes: int = 0
     rows: int = 0
     padded_tokens: int = 0
@@ -101,8 +103,8 @@ class Batcher:
     """Packs queued rows into batches and runs them, one at a time, in a worker thread.
 
     `run(key, rows)` does one batch (rows share `key`) and returns one result per row, in order; an exception fails
-    every request with a row in that batch. `on_batch(rows, padded_tokens)` is told about each batch and
-    `on_drop(rows)` about rows dropped from the queue (metrics).
+    every request with a row in that batch. `on_queue(rows)` is told about rows queued, `on_batch(rows,
+    padded_tokens)` about each batch and `on_drop(rows)` about rows dropped from the queue (metrics).
 
     `pass_overhead(key)`: what one more forward pass costs, in padded tokens, for rows of that key (None: never
     split). The rows taken together are then cut into passes of similar lengths where the padding saved outweighs
@@ -116,6 +118,7 @@ class Batcher:
         *,
         max_batch_tokens: int,
         max_batch_rows: int,
+        on_queue: Callable[[int], None] | None = None,
         on_batch: Callable[[int, int], None] | None = None,
         on_drop: Callable[[int], None] | None = None,
         pass_overhead: Callable[[Any], float | None] | None = None,
@@ -126,6 +129,7 @@ class Batcher:
         self.run = run
         self.max_batch_tokens = max_batch_tokens
         self.max_batch_rows = max_batch_rows
+        self.on_queue = on_queue
         self.on_batch = on_batch
         self.on_drop = on_drop
         self.pass_overhead = pass_overhead
@@ -173,7 +177,10 @@ class Batcher:
             self._waiting.extend(
                 Row(key, tokens, payload, ticket, i, next(self._counter)) for i, (tokens, payload) in enumerate(rows)
             )
+            self.stats.queued_rows += len(rows)
             self._condition.notify()
+        if self.on_queue is not None:
+            self.on_queue(len(rows))
         try:
             return await ticket.future
         except asyncio.CancelledError:

@@ -5,6 +5,7 @@
     mintformers_request_duration_seconds{route}        time to the last byte of the answer (streams included)
     mintformers_requests_in_flight                     requests being served now
     mintformers_queue_rows                             rows waiting for a forward pass
+    mintformers_queued_rows_total                      rows queued (texts, pairs, chunks, completions)
     mintformers_batch_rows / mintformers_batch_tokens  rows and padded tokens per forward pass
     mintformers_forward_passes_total                   forward passes (generation: one per wave)
     mintformers_dropped_rows_total                     queued rows dropped because their client left
@@ -37,6 +38,7 @@ class Metrics:
         )
         self.in_flight = Gauge("mintformers_requests_in_flight", "Requests being served", registry=r)
         self.queue = Gauge("mintformers_queue_rows", "Rows waiting for a forward pass", registry=r)
+        self.rows_queued = Counter("mintformers_queued_rows", "Rows queued for a forward pass", registry=r)
         self.batch_rows = Histogram("mintformers_batch_rows", "Rows per forward pass", buckets=_ROW_BUCKETS, registry=r)
         self.batch_tokens = Histogram(
             "mintformers_batch_tokens", "Padded tokens per forward pass", buckets=_TOKEN_BUCKETS, registry=r

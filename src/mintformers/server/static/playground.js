@@ -88,6 +88,7 @@ let controller = null;
 guarded("gen-run", async () => {
   const out = $("gen-output");
   out.textContent = "";
+  delete out.dataset.done;
   state.streamLog = [];
   controller = new AbortController();
   $("gen-stop").disabled = false;
@@ -154,6 +155,7 @@ async function load() {
   }
   if (info.mask_token) $("mask-text").value = $("mask-text").value.replace("[MASK]", info.mask_token);
   document.body.dataset.ready = info.status;
+  if (info.status === "loading") setTimeout(load, 1000); // until the model is ready
 }
 
 start().catch((e) => showError(e.message));
