@@ -32,10 +32,14 @@ def work(tmp_path_factory, models) -> Path:
     shutil.copytree(models["mlm"], w / "bad-json")
     (w / "bad-json" / "config.json").write_text("{bad")
     (w / "no-config").mkdir()
+    shutil.copytree(models["mlm"], w / "no-tokenizer", ignore=shutil.ignore_patterns("vocab.txt", "tokenizer*"))
+    shutil.copytree(models["st"], w / "bad-modules")
+    (w / "bad-modules" / "modules.json").write_text('[{"idx": 0')
     (w / "binary.txt").write_bytes(b"hello\nwor\xffld\x00\x01\n")
     (w / "latin.txt").write_bytes("café\nnaïve\n".encode("latin-1"))
     (w / "ok.txt").write_text("a man is eating food\n")
     (w / "some-file").write_text("x")
+    (w / "a-folder.npy").mkdir()
     return w
 
 
@@ -72,10 +76,13 @@ CASES = [
     ("info {w}/sharded", EXIT_ERROR, ["model-00002-of-00003.safetensors", "missing", "Download the checkpoint again"], ()),
     ("fill-mask --model {w}/sharded x", EXIT_ERROR, ["model-00002-of-00003.safetensors", "missing"], ()),
     ("similarity a b --model {w}/no-config", EXIT_ERROR, ["has no config.json", "Pass the folder"], ()),
+    ("similarity a b --model {w}/no-tokenizer", EXIT_ERROR, ["'tokenizer.json' or 'vocab.txt' not found", "Pass the directory that holds"], ()),
     ("info {w}/no-config", EXIT_ERROR, ["has no config.json", "Pass the folder that holds config.json"], ()),
     ("info {w}/ok.txt", EXIT_ERROR, ["ok.txt' is a file", "pass the folder that contains it"], ()),
     ("info no/such/folder", EXIT_ERROR, ["neither an existing local directory nor", "Check the path"], ()),
     ("fill-mask --model {w}/bad-json x", EXIT_ERROR, ["config.json", "not valid JSON", "Re-download"], ()),
+    ("info {w}/bad-modules", EXIT_ERROR, ["modules.json", "corrupt or truncated", "Re-download"], ()),
+    ("similarity a b --model {w}/bad-modules", EXIT_ERROR, ["modules.json", "corrupt or truncated", "Re-download"], ()),
     # a hub id while offline: at once, naming the file it needed and what to do
     ("similarity a b --model someone/not-downloaded", EXIT_ERROR, ["Cannot get 'modules.json'", "someone/not-downloaded", "offline mode is on", "local directory"], ("offline",)),
     ("info someone/not-downloaded", EXIT_ERROR, ["Cannot get 'config.json'", "offline mode is on", "download the model once"], ("offline",)),
@@ -94,11 +101,17 @@ CASES = [
     ("rerank q --passages {w}/latin.txt --model {rerank}", EXIT_ERROR, ["latin.txt", "byte 0xe9", "--encoding"], ()),
     ("embed {w}/ok.txt -o {w}/x.npy --model {st} --encoding klingon", EXIT_USAGE, ["'klingon' is not an encoding"], ()),
     # outputs
-    ("embed {w}/ok.txt -o {w}/some-file/out.npy --model {st}", EXIT_ERROR, ["some-file' is a file, not a folder", "another path"], ()),
+    ("embed {w}/ok.txt -o {w}/some-file/out.npy --model {st}", EXIT_ERROR, ["some-file is a file, not a folder", "another path"], ()),
+    ("embed {w}/ok.txt -o {w}/a-folder.npy --model {st}", EXIT_ERROR, ["a-folder.npy is a folder", "give a file name"], ()),
+    ("search q --corpus {w}/ok.txt --index {w}/some-file/index --model {st}", EXIT_ERROR, ["some-file is a file", "another path"], ()),
     ("convert {st} {w}/some-file", EXIT_ERROR, ["is a file"], ()),
+    ("convert {w}/sharded {w}/converted", EXIT_ERROR, ["model-00002-of-00003.safetensors", "missing", "Download"], ()),
+    ("convert {w}/no-config {w}/converted", EXIT_ERROR, ["holds no weight files", "pass the checkpoint folder"], ()),
     # options
     ("serve --host 999.1.1.1 --model {st}", EXIT_USAGE, ["--host", "'999.1.1.1' is not a valid IP address"], ()),
     ("serve --port 70000", EXIT_USAGE, ["--port", "0-65535"], ()),
+    ("serve --host nosuchhost.invalid --port 0 --model {st}", EXIT_ERROR, ["Cannot listen", "is not known", "check --host"], ()),
+    ("serve --host 192.0.2.1 --port 0 --model {st}", EXIT_ERROR, ["not an address of this machine", "--host 127.0.0.1"], ()),
     ("generate x --model {gen} --temperature -1", EXIT_USAGE, ["--temperature", "finite number >= 0"], ()),
     ("generate x --model {gen} --temperature nan", EXIT_USAGE, ["--temperature", "finite number >= 0"], ()),
     ("fill-mask x", EXIT_USAGE, ["required", "--model"], ()),
@@ -125,6 +138,7 @@ def test_cli_error_catalogue(request, capsys, models, work, command, code, words
     assert err.count("\n") == 1 and err.startswith("mintformers: error: "), err  # one line, usage errors too
     for word in words:
         assert word in err, err
+    assert not (work / "converted").exists()  # a failed convert leaves no folder behind
 
 
 def test_stdin_that_is_not_utf8(capsys, monkeypatch, models, work):

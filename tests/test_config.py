@@ -83,3 +83,26 @@ def test_corrupt_config_json(tmp_path):
     (tmp_path / "config.json").write_text('{"hidden_size": 64,')
     with pytest.raises(OSError, match="not valid JSON"):
         BertConfig.from_pretrained(tmp_path)
+
+
+def test_configs_import_no_framework(tmp_path):
+    """Every family's config lives in models/configs.py: reading one (directly or through AutoConfig) imports
+    neither torch nor TensorFlow nor JAX, and the family modules re-export the same classes."""
+    import subprocess
+    import sys
+
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "ernie_m"}))
+    code = (
+        "import sys\n"
+        "from mintformers import AutoConfig, BertConfig, ErnieMConfig, MobileBertConfig, MPNetConfig, MptConfig\n"
+        "for t in ('bert', 'mobilebert', 'mpnet', 'mpt'):\n"
+        "    AutoConfig.for_model(t)\n"
+        f"assert type(AutoConfig.from_pretrained({str(tmp_path)!r})) is ErnieMConfig\n"
+        "print(sorted(m for m in ('torch', 'tensorflow', 'jax') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr
+    from mintformers.models import configs, ernie_m, mpnet, mpt
+
+    assert (mpnet.MPNetConfig, mpt.MptConfig, ernie_m.ErnieMConfig) == (configs.MPNetConfig, configs.MptConfig,
+                                                                       configs.ErnieMConfig)

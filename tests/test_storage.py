@@ -322,6 +322,10 @@ def test_a_failed_save_changes_nothing(tmp_path, models):
         tiny_model(models, "new", 2).save_pretrained(save.path)
         raise RuntimeError("boom")
     assert model_state(target) == before and leftovers(target) == []
+    with pytest.raises(RuntimeError, match="boom"), save_folder(tmp_path / "new") as save:
+        tiny_model(models, "new", 2).save_pretrained(save.path)
+        raise RuntimeError("boom")
+    assert not (tmp_path / "new").exists()  # nor a folder the failed save made
 
 
 def test_the_next_save_removes_what_older_versions_left(tmp_path, models):
@@ -333,6 +337,25 @@ def test_the_next_save_removes_what_older_versions_left(tmp_path, models):
     (target / ".keep-me.tmp").write_text("not ours")
     tiny_model(models, "new", 2).save_pretrained(target)
     assert leftovers(target) == [".keep-me.tmp"]
+
+
+def test_something_in_the_way_fails_the_save_before_anything_changes(tmp_path, models):
+    """A folder where a new file goes, or a file where a new folder goes: refused before the commit (a journal
+    committed anyway could never be rolled forward, and every later load would fail on it)."""
+    target = tmp_path / "m"
+    tiny_model(models, "old", 1).save_pretrained(target)
+    before = model_state(target)
+    (target / "tokenizer.json").mkdir()
+    (target / "1_Pooling").write_text("not a folder")
+    with pytest.raises(CheckpointError, match=r"tokenizer.json': a folder of that name is in the way\. Move it away"):
+        with save_folder(target) as save:
+            tiny_model(models, "new", 2).save_pretrained(save.path)
+            AutoTokenizer.from_pretrained(models["mlm"]).save_pretrained(save.path)
+    with pytest.raises(CheckpointError, match=r"1_Pooling': a file of that name is in the way, where a folder goes"):
+        with save_folder(target) as save:
+            tiny_model(models, "new", 2).save_pretrained(save.path)
+            atomic_write_text(save.path / "1_Pooling" / "config.json", "{}")
+    assert model_state(target) == before and leftovers(target) == []
 
 
 def test_a_journal_pointing_outside_the_folder_is_refused(tmp_path):

@@ -11,7 +11,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _FAMILIES = {
-    "mintformers.models.configs": ["BertConfig", "MobileBertConfig"],
+    "mintformers.models.configs": ["BertConfig", "MobileBertConfig", "MPNetConfig", "MptConfig", "ErnieMConfig"],
     "mintformers.models.bert": [
         "BertModel", "BertPreTrainedModel", "BertForPreTraining", "BertForPreTrainingOutput",
         "BertLMHeadModel", "BertForMaskedLM", "BertForNextSentencePrediction", "BertForSequenceClassification",
@@ -24,15 +24,15 @@ _FAMILIES = {
         "MobileBertForQuestionAnswering",
     ],
     "mintformers.models.mpnet": [
-        "MPNetConfig", "MPNetModel", "MPNetPreTrainedModel", "MPNetForMaskedLM", "MPNetForSequenceClassification",
+        "MPNetModel", "MPNetPreTrainedModel", "MPNetForMaskedLM", "MPNetForSequenceClassification",
         "MPNetForMultipleChoice", "MPNetForTokenClassification", "MPNetForQuestionAnswering",
     ],
     "mintformers.models.mpt": [
-        "MptConfig", "MptModel", "MptPreTrainedModel", "MptForCausalLM", "MptForSequenceClassification",
+        "MptModel", "MptPreTrainedModel", "MptForCausalLM", "MptForSequenceClassification",
         "MptForTokenClassification", "MptForQuestionAnswering",
     ],
     "mintformers.models.ernie_m": [
-        "ErnieMConfig", "ErnieMModel", "ErnieMPreTrainedModel", "ErnieMForSequenceClassification",
+        "ErnieMModel", "ErnieMPreTrainedModel", "ErnieMForSequenceClassification",
         "ErnieMForMultipleChoice", "ErnieMForTokenClassification", "ErnieMForQuestionAnswering",
         "ErnieMForInformationExtraction",
     ],

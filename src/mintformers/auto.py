@@ -100,7 +100,10 @@ def _family(model_type: str | None) -> tuple[str, str]:
 
 
 def config_class_for(model_type: str) -> type[PretrainedConfig]:
-    return _import(*_family(model_type))
+    module, name = _family(model_type)
+    if module.startswith("mintformers.models."):  # built-in families: models/configs.py, which imports no torch
+        module = "mintformers.models.configs"
+    return _import(module, name)
 
 
 def model_class_for(auto_name: str, model_type: str):

@@ -107,6 +107,21 @@ class _Save:
         self.given = given  # the folder as the caller named it (FolderSave.target)
         self.removals: set[str] = set()
 
+    def check(self) -> None:
+        """Refuse, before anything changes, new files that cannot take their place (a journal committed anyway
+        could never be rolled forward). Folders come before their files, so a file standing where a folder goes
+        is found too."""
+        for staged in self.staging.rglob("*"):
+            rel = staged.relative_to(self.staging)
+            dest = self.target / rel
+            if staged.is_file() and dest.is_dir():
+                problem = "a folder of that name is in the way"
+            elif staged.is_dir() and dest.exists() and not dest.is_dir():
+                problem = "a file of that name is in the way, where a folder goes"
+            else:
+                continue
+            raise CheckpointError(f"Cannot save {str(self.given / rel)!r}: {problem}. Move it away, or choose another path.")
+
     def commit(self) -> None:
         entries = sorted(self.staging.rglob("*"))
         files = [p.relative_to(self.staging).as_posix() for p in entries if p.is_file()]
@@ -159,6 +174,7 @@ def save_folder(directory: str | os.PathLike) -> Iterator[FolderSave]:
         path.mkdir(parents=True, exist_ok=True)
         yield FolderSave(save, path, save.given / rel)
         return
+    created = not directory.exists()
     target = _make_folder(directory).resolve()
     with _locked(target):
         _roll_forward(target)
@@ -171,8 +187,12 @@ def save_folder(directory: str | os.PathLike) -> Iterator[FolderSave]:
         try:
             save_step("staging created")
             yield FolderSave(save, staging, directory)
+            save.check()
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
+            if created:
+                with contextlib.suppress(OSError):
+                    target.rmdir()  # the folder this save made, if still empty: a failed save changes nothing
             raise
         finally:
             with _active_lock:

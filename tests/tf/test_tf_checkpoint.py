@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -64,12 +66,37 @@ def test_saved_pytorch_files_load_in_pytorch_and_transformers(ref, tmp_path):
                    ref.BertForMaskedLM.from_pretrained(tmp_path / "saved")):
         with torch.no_grad():
             assert_close(loaded.eval()(**pt_batch).logits, want, batch["attention_mask"], 1e-5, type(loaded).__module__)
-    assert "cls.predictions.decoder.weight" not in mintformers.TFBertForMaskedLM.from_pretrained(tmp_path / "saved").state_dict()
+    index = json.loads((tmp_path / "saved" / "model.safetensors.index.json").read_text())
+    assert len(set(index["weight_map"].values())) > 1 and "cls.predictions.decoder.weight" not in index["weight_map"]
+    sharded = mintformers.TFBertForMaskedLM.from_pretrained(tmp_path / "saved")  # the shards read back
+    assert_close(want, sharded(batch).logits, None, 1e-6, "sharded")
     # a pytorch_model.bin (read weights-only) and the reference's TF-named safetensors load too
     ref.BertForMaskedLM.from_pretrained(tmp_path / "saved").save_pretrained(tmp_path / "bin", safe_serialization=False)
     assert_close(want, mintformers.TFBertForMaskedLM.from_pretrained(tmp_path / "bin")(batch).logits, None, 1e-5, "bin")
     ref.TFBertForMaskedLM.from_pretrained(tmp_path / "pt", from_pt=True).save_pretrained(tmp_path / "tfst", safe_serialization=True)
     assert_close(want, mintformers.TFBertForMaskedLM.from_pretrained(tmp_path / "tfst")(batch).logits, None, 1e-5, "TF safetensors")
+
+
+def test_a_failed_save_leaves_the_old_checkpoint(ref, tmp_path, monkeypatch):
+    """save_pretrained writes every file (safetensors, tf_model.h5, the SavedModel) into one staged folder save
+    (storage.save_folder): a save that fails half-way leaves the old checkpoint, byte for byte, and nothing else."""
+    reference_checkpoint(ref, "BertForTokenClassification", bert_config(ref), tmp_path / "pt")
+    model = mintformers.TFBertForTokenClassification.from_pretrained(tmp_path / "pt")
+    out = tmp_path / "out"
+    model.save_pretrained(out, save_h5=True)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert {"config.json", "model.safetensors", TF_WEIGHTS_NAME} <= set(before)
+
+    def export_fails_half_way(self, filepath, **kwargs):
+        filepath.mkdir(parents=True)
+        (filepath / "saved_model.pb").write_bytes(b"half a graph")
+        raise OSError("No space left on device")
+
+    model.get_input_embeddings().weight.assign_add(tf.ones_like(model.get_input_embeddings().weight))
+    monkeypatch.setattr(type(model), "export", export_fails_half_way)
+    with pytest.raises(OSError, match="No space left"):
+        model.save_pretrained(out, save_h5=True, saved_model=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
 def test_saved_model_reloads_identical(ref, tmp_path):

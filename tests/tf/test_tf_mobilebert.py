@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import keras
+import numpy as np
 import pytest
 import tensorflow as tf
 from tf_parity import assert_close, check_parity, inputs, mobilebert_config, reference_checkpoint
@@ -49,3 +51,18 @@ def test_tflite_runs_within_1e4_of_keras(ref, tmp_path):
     runner = interpreter.get_signature_runner()
     got = runner(**batch)["logits"]
     assert_close(model(batch).logits, got, atol=1e-4, what="TFLite vs Keras")
+
+
+def test_mixed_precision(ref, tmp_path):
+    """Under mixed_float16 MobileBERT computes in float16 (NoNorm has no statistics to tame large activations: the
+    attention scores and softmax stay float32) and stays close to float32."""
+    reference_checkpoint(ref, "MobileBertForSequenceClassification", mobilebert_config(ref), tmp_path)
+    batch = inputs()
+    want = mintformers.TFMobileBertForSequenceClassification.from_pretrained(tmp_path)(batch).logits
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        got = mintformers.TFMobileBertForSequenceClassification.from_pretrained(tmp_path)(batch).logits
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert got.dtype == tf.float16
+    assert_close(want, np.asarray(got, np.float32), atol=2e-2, what="float16 vs float32")

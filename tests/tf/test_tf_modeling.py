@@ -43,6 +43,29 @@ def test_the_three_input_forms_numpy_or_tensors(model):
         model({"input_ids": ids, "attention_masks": mask})
 
 
+def test_outputs_by_attribute_key_and_index(model):
+    """TF outputs read like the PyTorch ones (output_base): attribute, key and index, None fields skipped; they
+    cross tf.function whole; return_dict=False gives their tuple."""
+    batch = inputs()
+    labels = np.array([0, 2, 1], np.int32)
+    out = model({**batch, "labels": labels}, output_hidden_states=True)
+    assert list(out.keys()) == ["loss", "logits", "hidden_states"]  # attentions were not asked for
+    assert out[0] is out["loss"] is out.loss and out[1] is out["logits"] is out.logits
+    assert out[2] is out.hidden_states and len(out.hidden_states) == 3 and out[-1] is out.hidden_states
+    assert tuple(out.loss.shape) == (3,)  # per example, as the reference's TF sequence classifier
+    assert len(out.to_tuple()) == 3 and out.to_tuple()[1] is out.logits
+    assert "logits" in out and "attentions" not in out
+    no_labels = model(batch)
+    assert no_labels[0] is no_labels.logits and no_labels.loss is None
+    graph = tf.function(lambda x: model(x, output_attentions=True))
+    traced = graph({k: tf.constant(v) for k, v in batch.items()})
+    assert type(traced) is type(out) and list(traced.keys()) == ["logits", "attentions"]
+    np.testing.assert_allclose(traced.logits, no_labels.logits, atol=1e-6)
+    logits, hidden = model(batch, output_hidden_states=True, return_dict=False)
+    np.testing.assert_array_equal(logits, no_labels.logits)
+    assert len(hidden) == 3
+
+
 def test_dropout_follows_training(ref, tmp_path):
     reference_checkpoint(ref, "BertModel", bert_config(ref, hidden_dropout_prob=0.5), tmp_path)
     base = mintformers.TFBertModel.from_pretrained(tmp_path)
@@ -99,6 +122,8 @@ def test_compile_without_loss_trains_on_the_models_own_loss(bert_dir):
     predicted = model.predict(x, batch_size=8, verbose=0)
     assert predicted.logits.shape == (16, 3)
     np.testing.assert_allclose(predicted.logits, model(x).logits, atol=1e-5)
+    from_dataset = model.predict(tf.data.Dataset.from_tensor_slices(x).batch(8), verbose=0)
+    np.testing.assert_allclose(from_dataset.logits, predicted.logits, atol=1e-5)
     with pytest.raises(ValueError, match="needs the labels"):
         model.fit(x, batch_size=8, epochs=1, verbose=0)
 

@@ -78,7 +78,7 @@ def test_pairs_and_truncation(tokenizer, fast, max_length):
     assert _rows(single) == [fast(t, truncation=True, max_length=max_length)["input_ids"] for t in ALL_TEXTS[:100]]
 
 
-def test_options(fast, minilm_dir):
+def test_options(tokenizer, fast, minilm_dir):
     texts = ["a short one", "a somewhat longer text than the first"]
     out = TFBertTokenizer.from_tokenizer(fast, padding="max_length", max_length=16)(texts)
     assert out["input_ids"].shape == (2, 16) and int(out["input_ids"][0, -1]) == fast.pad_token_id
@@ -89,15 +89,23 @@ def test_options(fast, minilm_dir):
     assert _rows(slow(PLAIN_TEXTS[:50])) == [fast(t)["input_ids"] for t in PLAIN_TEXTS[:50]]
     cased = mintformers.BertTokenizerFast.from_pretrained(minilm_dir, do_lower_case=False)
     assert _rows(TFBertTokenizer.from_tokenizer(cased)(PLAIN_TEXTS)) == [cased(t)["input_ids"] for t in PLAIN_TEXTS]
+    long_texts = [ALL_TEXTS[0] * 4, "short"]
+    untruncated = TFBertTokenizer.from_tokenizer(fast, truncation=False, max_length=8)(long_texts)
+    assert _rows(untruncated) == [fast(t)["input_ids"] for t in long_texts] and untruncated["input_ids"].shape[1] > 8
+    assert tokenizer(long_texts, truncation=False, max_length=8)["input_ids"].shape == untruncated["input_ids"].shape
     with pytest.raises(ValueError, match="padding"):
         TFBertTokenizer.from_tokenizer(fast, padding="right")
     config = TFBertTokenizer.from_tokenizer(fast, max_length=32).get_config()
     assert TFBertTokenizer(**config).max_length == 32
 
 
-def test_in_front_of_a_model_as_one_saved_graph(tokenizer, fast, minilm_dir, tmp_path):
-    """Raw strings in, sentence logits out: the tokenizer layer and the model are saved and served as one graph."""
-    model = mintformers.TFBertModel.from_pretrained(minilm_dir)
+def test_in_front_of_a_model_as_one_saved_graph(tokenizer, fast, tmp_path):
+    """Raw strings in, pooled states out: the tokenizer layer and the model are saved and served as one graph (a
+    tiny random model over the tokenizer's vocabulary: the SavedModel holds its weights)."""
+    config = mintformers.BertConfig(
+        vocab_size=len(fast), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=16
+    )
+    model = mintformers.TFBertModel(config)
 
     class TextModel(tf.Module):
         def __init__(self):

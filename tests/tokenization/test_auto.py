@@ -84,8 +84,11 @@ def test_nothing_to_go_on_is_a_clear_error(tmp_path, bert_dir):
     directory = make_dir(tmp_path, bert_dir, tokenizer_config={"tokenizer_class": "XLNetTokenizer"})
     with pytest.raises(CheckpointError, match="asks for XLNetTokenizer, which mintformers does not implement"):
         AutoTokenizer.from_pretrained(directory)
-    with pytest.raises(CheckpointError, match="no tokenizer.json"):
+    with pytest.raises(CheckpointError, match="no tokenizer.json, and no tokenizer_config.json or config.json names"):
         AutoTokenizer.from_pretrained(bert_dir)  # vocab.txt alone says nothing about the family
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CheckpointError, match="Pass the folder that holds the tokenizer files"):
+        AutoTokenizer.from_pretrained(tmp_path / "empty")
     with pytest.raises(ValueError, match="Unknown tokenizer_type"):
         AutoTokenizer.from_pretrained(bert_dir, tokenizer_type="gpt99")
     with pytest.raises(OSError, match="from_pretrained"):

@@ -87,15 +87,8 @@ _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "spe
 def inspect_checkpoint(model: str) -> dict[str, Any]:
     """Everything `info` reports about a checkpoint folder, as plain data."""
     from ..auto import AUTO_CLASSES, MODEL_TYPES
-    from ..config import read_json
     from ..hub import resolve_file
-    from ..loading import (
-        SAFE_WEIGHTS_INDEX_NAME,
-        SAFE_WEIGHTS_NAME,
-        WEIGHTS_INDEX_NAME,
-        WEIGHTS_NAME,
-        find_weight_files,
-    )
+    from ..storage import read_json
 
     root = _local_dir(model)
     config = read_json(resolve_file(root, "config.json"))  # none: the loaders' message, naming the fix
@@ -104,9 +97,7 @@ def inspect_checkpoint(model: str) -> dict[str, Any]:
     info["architectures"] = config.get("architectures") or []
     info["heads"] = {auto: table[model_type] for auto, table in AUTO_CLASSES.items() if model_type in table}
     info["config_dtype"] = config.get("dtype") or config.get("torch_dtype")
-    names = (SAFE_WEIGHTS_NAME, SAFE_WEIGHTS_INDEX_NAME, WEIGHTS_NAME, WEIGHTS_INDEX_NAME)
-    # no weight file: report it; weights that are there but broken (a missing shard, a corrupt file): the error
-    weight_files = find_weight_files(root) if any((root / n).is_file() for n in names) else []
+    weight_files = _weight_files(root)
     shapes = _tensor_shapes(weight_files)
     params = {k: v for k, v in shapes.items() if not k.endswith("position_ids")}  # a stray int buffer, not a parameter
     dtypes = sorted({_ST_DTYPE_NAMES.get(d, d) for _, d in params.values()})
@@ -133,6 +124,16 @@ def inspect_checkpoint(model: str) -> dict[str, Any]:
     return info
 
 
+def _weight_files(folder: Path) -> list[Path]:
+    """The folder's weight files, or none when it has no weight file or index; weights that are there but broken
+    (a shard missing, a corrupt index) raise, rather than be reported or converted as none."""
+    from ..loading import WEIGHT_FORMATS, find_weight_files
+
+    if not any((folder / name).is_file() for pair in WEIGHT_FORMATS for name in pair):
+        return []
+    return find_weight_files(folder)
+
+
 def _numel(shape: tuple[int, ...]) -> int:
     n = 1
     for d in shape:
@@ -141,11 +142,12 @@ def _numel(shape: tuple[int, ...]) -> int:
 
 
 def _describe_st(root: Path) -> dict[str, Any]:
-    from ..config import read_json
     from ..embeddings import pooling_modes_from_config
+    from ..embeddings.folder import read_modules_json
+    from ..storage import read_json
 
     modules = []
-    for spec in sorted(json.loads((root / "modules.json").read_text(encoding="utf-8")), key=lambda s: s.get("idx", 0)):
+    for spec in read_modules_json(root / "modules.json"):
         kind = str(spec.get("type", "")).rsplit(".", 1)[-1]
         entry: dict[str, Any] = {"type": kind, "path": spec.get("path", "")}
         cfg = root / spec.get("path", "") / "config.json"
@@ -208,7 +210,7 @@ def convert_checkpoint(
     safetensors, optionally cast to `dtype` and sharded. Keys are kept as they are, so any library reads the
     result. The whole folder is one atomic save (`storage.save_folder`): after a crash `dst` holds what it held
     before or the complete conversion; with `overwrite`, files of the old `dst` that the conversion lacks go."""
-    from ..loading import find_weight_files, load_state_dict, parse_size, save_state_dict
+    from ..loading import load_state_dict, parse_size, save_state_dict
     from ..modeling import resolve_dtype
     from ..progress import Progress
     from ..storage import JOURNAL_NAME, STAGING_PREFIX, atomic_write_text, read_json, save_folder
@@ -229,10 +231,7 @@ def convert_checkpoint(
         for folder in folders:
             out_dir = save.path / folder.relative_to(src)
             out_dir.mkdir(parents=True, exist_ok=True)
-            try:
-                weight_files = find_weight_files(folder)
-            except OSError:
-                weight_files = []
+            weight_files = _weight_files(folder)
             skip = {f.name for f in weight_files} | {"model.safetensors.index.json", "pytorch_model.bin.index.json"}
             for f in folder.iterdir():
                 if f.is_file() and f.name not in skip and not f.name.startswith("."):
@@ -261,6 +260,9 @@ def convert_checkpoint(
                         atomic_write_text(config_path, json.dumps(config, indent=2, sort_keys=True) + "\n")
                 del state
             bar.update(1)
+        if not summary["weights"]:
+            raise CLIError(f"{src} holds no weight files (model.safetensors, pytorch_model.bin or their shards); "
+                           "pass the checkpoint folder.")
         for old in dst.rglob("*"):  # --overwrite: the old folder's files that the conversion does not write
             if old.is_file() and not _hidden(old, dst) and not (save.path / old.relative_to(dst)).exists():
                 save.remove(old.relative_to(dst))

@@ -25,7 +25,7 @@ from typing import Any
 __all__ = [
     "CLIError", "EXIT_CODES", "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_INTERRUPTED", "DEFAULT_MODEL_NAME",
     "default_model_path", "add_command", "add_model_option", "add_runtime_options", "add_global_options",
-    "add_encoding_option", "device", "read_text", "note_truncated",
+    "add_encoding_option", "device", "read_text", "note_truncated", "check_outputs",
     "positive_int", "model_name", "display_name", "show_progress", "dtype", "emit_json", "clip", "texts",
     "read_lines", "load_encoder", "quantize",
 ]
@@ -263,6 +263,17 @@ def read_text(path: str | Path, encoding: str | None = None) -> str:
             f"{name} is not {codec.name} text: byte 0x{data[e.start]:02x} at offset {e.start} (line {line}); {hint}."
         ) from None
     return text
+
+
+def check_outputs(*paths: Path) -> None:
+    """Refuse, before any work, output files that cannot be written: a folder of that name, or a file where a
+    folder of their path should be."""
+    for path in paths:
+        if path.is_dir():
+            raise CLIError(f"{path} is a folder; give a file name for the output (or move the folder away).")
+        blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        if blocking is not None:
+            raise CLIError(f"Cannot write {path}: {blocking} is a file, not a folder. Choose another path.")
 
 
 def note_truncated(encoder, texts: Sequence[str], args: argparse.Namespace) -> None:

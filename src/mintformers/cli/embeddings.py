@@ -16,6 +16,7 @@ from .common import (
     add_encoding_option,
     add_model_option,
     add_runtime_options,
+    check_outputs,
     clip,
     display_name,
     emit_json,
@@ -175,6 +176,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     from ..embeddings import load_embeddings, save_embeddings, semantic_search, texts_fingerprint
 
     queries = texts(args.queries, "query", args.encoding)
+    if args.index:
+        from ..embeddings.index import _index_paths
+
+        check_outputs(*_index_paths(args.index))
     model = model_name(args)
     records = read_corpus(args.corpus, args.encoding)
     passages = [r["text"] for r in records]
@@ -240,9 +245,10 @@ def cmd_embed(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.suffix not in (".npy", ".jsonl"):
         raise CLIError(f"Output {args.output} must end in .npy (array + .jsonl sidecar) or .jsonl (one JSON per text).")
+    check_outputs(out, out.with_suffix(".jsonl"))
     lines = read_lines(args.file, args.encoding)
     if not lines:
-        raise CLIError(f"{args.file} holds no text to embed.")
+        raise CLIError(f"{'Standard input' if args.file == '-' else args.file} holds no text to embed.")
     given = [t for _, t in lines]
     encoder = load_encoder(args)
     emb = encoder.encode(

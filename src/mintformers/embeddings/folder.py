@@ -23,7 +23,10 @@ def read_modules_json(path: str | os.PathLike) -> list[dict[str, Any]]:
         with open(path, encoding="utf-8") as f:
             specs = json.load(f)
     except json.JSONDecodeError as e:
-        raise CheckpointError(f"{str(path)!r} is not a valid modules.json ({e}); the file is corrupt or truncated.") from None
+        raise CheckpointError(
+            f"{str(path)!r} is not a valid modules.json ({e}); the file is corrupt or truncated. Re-download the model "
+            "or save it again."
+        ) from None
     if not isinstance(specs, list) or not all(isinstance(s, dict) for s in specs):
         raise CheckpointError(f"{str(path)!r} is not a valid modules.json: it must hold a list of modules.")
     return sorted(specs, key=lambda s: s.get("idx", 0))
@@ -107,8 +110,9 @@ def load_parts(name: str, dtype: Any, attn_implementation: str | None, hub: dict
             model_kwargs: dict[str, Any] = {"dtype": dtype, "quantize": quantize}
             if attn_implementation is not None:
                 model_kwargs["attn_implementation"] = attn_implementation
+            resolve_file(where, "config.json", **where_hub)  # not a checkpoint folder: say that, before anything loads
+            parts["tokenizer"] = AutoTokenizer.from_pretrained(where, **where_hub)  # cheap: fails fast, before the model
             parts["model"] = AutoModel.from_pretrained(where, **where_hub, **model_kwargs)
-            parts["tokenizer"] = AutoTokenizer.from_pretrained(where, **where_hub)
             st_file = resolve_file(where, "sentence_bert_config.json", required=False, **where_hub)
             st_config = read_json(st_file) if st_file is not None else {}
             if st_config.get("max_seq_length") is not None:

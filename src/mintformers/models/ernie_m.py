@@ -30,7 +30,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import ConfigError, PretrainedConfig
 from ..layers.activations import get_activation
 from ..layers.attention import (
     attend,
@@ -54,6 +53,8 @@ from ..layers.heads import (
 )
 from ..modeling import PreTrainedModel, check_inputs, run_layer
 from ..outputs import BaseModelOutputWithPoolingAndCrossAttentions, ModelOutput, QuestionAnsweringModelOutput
+from .configs import ERNIE_M_POSITION_OFFSET as POSITION_OFFSET
+from .configs import ErnieMConfig
 
 __all__ = [
     "ErnieMConfig",
@@ -67,50 +68,6 @@ __all__ = [
     "InformationExtractionModel",
     "information_extraction_loss",
 ]
-
-# Position ids are shifted by 2 before the lookup: rows 0 and 1 of the table are unused by default.
-POSITION_OFFSET = 2
-
-
-class ErnieMConfig(PretrainedConfig):
-    model_type = "ernie_m"
-    attribute_map = {"dropout": "classifier_dropout", "num_classes": "num_labels"}
-
-    vocab_size: int = 250002
-    hidden_size: int = 768
-    num_hidden_layers: int = 12
-    num_attention_heads: int = 12
-    intermediate_size: int = 3072  # feed-forward width
-    hidden_act: str = "gelu"
-    hidden_dropout_prob: float = 0.1  # embeddings, sublayer outputs
-    attention_probs_dropout_prob: float = 0.1
-    max_position_embeddings: int = 514  # 512 tokens + the position offset of 2
-    initializer_range: float = 0.02
-    pad_token_id: int | None = 1
-    layer_norm_eps: float = 1e-5
-    classifier_dropout: float | None = None  # heads; None → hidden_dropout_prob
-    act_dropout: float | None = 0.0  # after the feed-forward activation; None → hidden_dropout_prob
-
-    def validate(self) -> None:
-        super().validate()
-        self._check_heads(self.hidden_size, self.num_attention_heads)
-        if self.max_position_embeddings <= POSITION_OFFSET:
-            raise ConfigError(
-                f"max_position_embeddings={self.max_position_embeddings} leaves no room for tokens: ErnieM positions "
-                f"start at {POSITION_OFFSET}, so it must be at least {POSITION_OFFSET + 1} (512 tokens need 514)."
-            )
-        pad = self.pad_token_id
-        if pad is not None and not (0 <= pad < min(self.vocab_size, self.max_position_embeddings)):
-            raise ConfigError(
-                f"pad_token_id={pad} must index both the vocabulary (vocab_size={self.vocab_size}) and the position "
-                f"table (max_position_embeddings={self.max_position_embeddings}): both embeddings use it as padding row."
-            )
-
-    @property
-    def max_tokens(self) -> int:
-        """The longest input (including any past_key_values prefix) the position table holds."""
-        return self.max_position_embeddings - POSITION_OFFSET
-
 
 # ---- embeddings ---------------------------------------------------------------------------------------------------
 

@@ -32,7 +32,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import ConfigError, PretrainedConfig
 from ..layers.attention import (
     attend,
     choose_impl,
@@ -48,6 +47,8 @@ from ..layers.heads import MultipleChoiceModel, QuestionAnsweringModel, TaskMode
 from ..layers.losses import masked_lm_loss, sequence_classification_loss
 from ..modeling import PreTrainedModel, check_inputs, run_layer
 from ..outputs import BaseModelOutputWithPooling, MaskedLMOutput, SequenceClassifierOutput
+from .configs import MPNET_NUM_BUCKETS as NUM_BUCKETS
+from .configs import MPNetConfig
 
 __all__ = [
     "MPNetConfig",
@@ -62,40 +63,9 @@ __all__ = [
 ]
 
 PADDING_IDX = 1  # fixed in the reference, not config.pad_token_id
-NUM_BUCKETS = 32  # the reference always buckets into 32, whatever relative_attention_num_buckets says
 MAX_DISTANCE = 128  # relative distances beyond this share the last bucket
 # The heads' positional inputs, in the reference's order (labels and flags are keyword arguments here).
 HEAD_INPUTS = ("input_ids", "attention_mask", "position_ids", "head_mask", "inputs_embeds")
-
-
-class MPNetConfig(PretrainedConfig):
-    model_type = "mpnet"
-
-    vocab_size: int = 30527
-    hidden_size: int = 768
-    num_hidden_layers: int = 12
-    num_attention_heads: int = 12
-    intermediate_size: int = 3072  # feed-forward width
-    hidden_act: str = "gelu"
-    hidden_dropout_prob: float = 0.1  # embeddings, sublayer outputs, heads
-    attention_probs_dropout_prob: float = 0.1
-    max_position_embeddings: int = 512  # positions start at 2, so this holds max_position_embeddings - 2 tokens
-    initializer_range: float = 0.02
-    layer_norm_eps: float = 1e-12
-    relative_attention_num_buckets: int = 32  # rows of the relative bias table; 32 of them are used
-    pad_token_id: int | None = 1
-    bos_token_id: int | None = 0
-    eos_token_id: int | list | None = 2
-
-    def validate(self) -> None:
-        super().validate()
-        self._check_heads(self.hidden_size, self.num_attention_heads)
-        if self.relative_attention_num_buckets < NUM_BUCKETS:
-            raise ConfigError(
-                f"relative_attention_num_buckets={self.relative_attention_num_buckets} is too small: MPNet buckets "
-                f"relative positions into {NUM_BUCKETS} buckets (as the reference does), so the table needs at least "
-                f"{NUM_BUCKETS} rows. Use relative_attention_num_buckets={NUM_BUCKETS}."
-            )
 
 
 # ---- positions ----------------------------------------------------------------------------------------------------

@@ -45,7 +45,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import ConfigError, PretrainedConfig, _check_type, _type_hints
 from ..generation.utils import GenerationMixin
 from ..layers.attention import attend, choose_impl, merge_heads
 from ..layers.cache import DynamicCache, StaticCache, as_cache
@@ -63,6 +62,7 @@ from ..outputs import (
     SequenceClassifierOutputWithPast,
     TokenClassifierOutput,
 )
+from .configs import MptAttentionConfig, MptConfig, kv_heads
 
 __all__ = [
     "MptAttentionConfig",
@@ -79,121 +79,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-ATTN_TYPES = ("multihead_attention", "multiquery_attention", "grouped_query_attention")
-NORM_TYPES = ("low_precision_layernorm", "layernorm", "low_precision_rmsnorm", "rmsnorm")
 # Keys the reference's forward accepts and ignores; callers (tokenizers, trainers) pass them routinely.
 _IGNORED_INPUTS = ("token_type_ids",)
-
-
-class MptAttentionConfig:
-    """`attn_config`: the attention settings, a nested dict in config.json (unknown keys kept, `[]` access works)."""
-
-    attn_type: str = "multihead_attention"
-    attn_pdrop: float = 0
-    attn_impl: str = "torch"  # "torch" / "flash" / "triton": all run torch SDPA here
-    clip_qkv: float | None = None  # clamp the fused q/k/v projection to ±clip_qkv
-    softmax_scale: float | None = None  # None → 1/sqrt(head_dim)
-    prefix_lm: bool = False  # kept, unused (as in the reference)
-    qk_ln: bool = False
-    attn_uses_sequence_id: bool = False  # kept, unused (as in the reference)
-    alibi: bool = True
-    alibi_bias_max: float = 8
-
-    def __init__(self, **kwargs: Any):
-        fields = self.field_names()
-        for name in fields:
-            setattr(self, name, kwargs.pop(name, getattr(type(self), name)))
-        kwargs.setdefault("model_type", "")  # the reference writes it into the nested dict
-        self._extra_keys = list(kwargs)
-        for key, value in kwargs.items():
-            setattr(self, key, value)
-        hints = _type_hints(type(self))
-        for name in fields:
-            _check_type("MptAttentionConfig", name, getattr(self, name), hints.get(name))
-        if self.attn_type not in ATTN_TYPES:
-            raise ConfigError(f"attn_config.attn_type={self.attn_type!r} is not supported; use one of {ATTN_TYPES}.")
-        if self.clip_qkv is not None and self.clip_qkv <= 0:
-            raise ConfigError(f"attn_config.clip_qkv must be positive or None, got {self.clip_qkv}.")
-
-    @classmethod
-    def field_names(cls) -> list[str]:
-        return [n for n in cls.__annotations__ if not n.startswith("_")]
-
-    @classmethod
-    def coerce(cls, value: Any) -> MptAttentionConfig:
-        """None → defaults; a dict (or the reference's MptAttentionConfig) → MptAttentionConfig."""
-        if value is None or isinstance(value, cls):
-            return cls() if value is None else value
-        if isinstance(value, dict):
-            return cls(**value)
-        if hasattr(value, "to_dict"):
-            return cls(**{k: v for k, v in value.to_dict().items() if k in cls.field_names()})
-        raise ConfigError(f"attn_config must be a dict or MptAttentionConfig, got {type(value).__name__}.")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.field_names() + self._extra_keys}
-
-    def __getitem__(self, key: str) -> Any:  # MosaicML's code reads attn_config["alibi"]
-        return getattr(self, key)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, MptAttentionConfig) and self.to_dict() == other.to_dict()
-
-    def __repr__(self) -> str:
-        return f"MptAttentionConfig({self.to_dict()})"
-
-
-class MptConfig(PretrainedConfig):
-    model_type = "mpt"
-    attribute_map = {"hidden_size": "d_model", "num_attention_heads": "n_heads", "num_hidden_layers": "n_layers"}
-
-    d_model: int = 2048
-    n_heads: int = 16
-    n_layers: int = 24
-    expansion_ratio: int | float = 4  # MLP width = expansion_ratio · d_model
-    max_seq_len: int = 2048  # limits the input only with learned positions (wpe); ALiBi has no table
-    vocab_size: int = 50368
-    resid_pdrop: float = 0.0
-    layer_norm_epsilon: float = 1e-5
-    emb_pdrop: float = 0.0
-    learned_pos_emb: bool = True  # a wpe table, used when the checkpoint has one (see the module docstring)
-    attn_config: MptAttentionConfig | None = None
-    init_device: str = "cpu"  # kept for compatibility; construction device is the caller's choice
-    logit_scale: float | str | None = None  # multiplies the LM logits; "inv_sqrt_d_model" = 1/sqrt(d_model)
-    no_bias: bool = True  # True: no bias in any linear layer or norm
-    verbose: int = 0
-    embedding_fraction: float = 1.0  # scales the gradient reaching the embeddings (forward values unchanged)
-    norm_type: str = "low_precision_layernorm"
-    use_cache: bool = False
-    initializer_range: float = 0.02
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "attn_config":
-            value = MptAttentionConfig.coerce(value)
-        super().__setattr__(name, value)
-
-    def validate(self) -> None:
-        super().validate()
-        self._check_heads(self.d_model, self.n_heads, "d_model", "n_heads")
-        kv = kv_heads(self)
-        if not isinstance(kv, int) or kv <= 0 or self.n_heads % kv:
-            raise ConfigError(f"n_heads={self.n_heads} is not a multiple of attn_config.kv_n_heads={kv}.")
-        if self.norm_type.lower() not in NORM_TYPES:
-            raise ConfigError(f"norm_type={self.norm_type!r} is not supported; use one of {NORM_TYPES}.")
-        if isinstance(self.logit_scale, str) and self.logit_scale != "inv_sqrt_d_model":
-            raise ConfigError(f"logit_scale={self.logit_scale!r}: use a number, None or 'inv_sqrt_d_model'.")
-        if not 0 < self.embedding_fraction <= 1:
-            raise ConfigError(f"embedding_fraction={self.embedding_fraction} must be in (0, 1].")
-        if self.expansion_ratio <= 0 or self.max_seq_len <= 0:
-            raise ConfigError("expansion_ratio and max_seq_len must be positive.")
-
-
-def kv_heads(config: MptConfig) -> int:
-    """Key/value heads: n_heads (multi-head), 1 (multi-query) or attn_config.kv_n_heads (grouped-query)."""
-    kind = config.attn_config.attn_type
-    if kind == "multihead_attention":
-        return config.n_heads
-    return 1 if kind == "multiquery_attention" else getattr(config.attn_config, "kv_n_heads", 1)
 
 
 def logit_scale(config: MptConfig) -> float | None:

@@ -15,8 +15,10 @@ from ..models.configs import BertConfig
 from ._backend import keras, tf
 from .heads import (
     MLMHead,
-    NSPHead,
+    TFMaskedLMModel,
     TFMultipleChoiceModel,
+    TFNextSentencePredictionModel,
+    TFPreTrainingModel,
     TFQuestionAnsweringModel,
     TFSequenceClassificationModel,
     TFTokenClassificationModel,
@@ -33,14 +35,12 @@ from .layers import (
     layer_norm,
     padding_mask,
 )
-from .losses import causal_lm_loss, masked_lm_loss, next_sentence_loss, pretraining_loss
+from .losses import causal_lm_loss
 from .modeling import TFPreTrainedModel, check_inputs, check_table_ids, unpack_inputs
 from .outputs import (
     TFBaseModelOutputWithPoolingAndCrossAttentions,
     TFBertForPreTrainingOutput,
     TFCausalLMOutputWithCrossAttentions,
-    TFMaskedLMOutput,
-    TFNextSentencePredictorOutput,
 )
 
 __all__ = [
@@ -286,8 +286,13 @@ class TFBertMainLayer(keras.layers.Layer):
 class TFBertPreTrainedModel(TFPreTrainedModel):
     config_class = BertConfig
     base_model_prefix = "bert"
+    nsp_head_name = "nsp___cls"  # tf_model.h5's name for the next-sentence `cls`
     # old checkpoints also store the (tied) decoder bias
     _keys_to_ignore_on_load_unexpected = (r"(^|\.)position_ids$", r"cls\.predictions\.decoder\.bias$")
+
+    def lm_head(self, config: BertConfig) -> MLMHead:
+        """`cls` (tf_model.h5's `mlm___cls`): the LM prediction head over the tied word embeddings."""
+        return MLMHead(TFBertLMPredictionHead(config, self.get_input_embeddings()), "mlm___cls")
 
 
 class TFBertModel(TFBertPreTrainedModel):
@@ -338,34 +343,6 @@ class TFBertLMPredictionHead(keras.layers.Layer):
         return tf.matmul(h, decoder, transpose_b=True) + tf.cast(self.bias, h.dtype)  # (B, T, V)
 
 
-class TFBertForPreTraining(TFBertPreTrainedModel):
-    """Masked LM + next sentence prediction; loss = MLM loss + NSP loss when both labels are given."""
-
-    label_names = ("labels", "next_sentence_label")
-
-    def __init__(self, config: BertConfig, *inputs, **kwargs):
-        super().__init__(config, *inputs, **kwargs)
-        self.bert = TFBertMainLayer(config)
-        # the checkpoint's cls.predictions and cls.seq_relationship, two layers in tf_model.h5
-        self.nsp = NSPHead(config.hidden_size, config.initializer_range, "nsp___cls")
-        self.mlm = MLMHead(TFBertLMPredictionHead(config, self.bert.embeddings.word_embeddings), "mlm___cls")
-
-    @unpack_inputs
-    def call(
-        self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
-        inputs_embeds=None, output_attentions=None, output_hidden_states=None, return_dict=None, labels=None,
-        next_sentence_label=None, training=False,
-    ):
-        out = self._run_base(locals(), training)
-        prediction_logits = self.mlm(out.last_hidden_state)  # (B, T, V)
-        nsp_logits = self.nsp(out.pooler_output)  # (B, 2)
-        loss = None
-        if labels is not None and next_sentence_label is not None:
-            loss = pretraining_loss(labels, next_sentence_label, prediction_logits, nsp_logits)
-        output = TFBertForPreTrainingOutput(loss, prediction_logits, nsp_logits, out.hidden_states, out.attentions)
-        return self._finish(output, return_dict)
-
-
 class TFBertLMHeadModel(TFBertPreTrainedModel):
     """Causal language model (config.is_decoder=True); labels are shifted inside, loss shape (1,)."""
 
@@ -374,7 +351,7 @@ class TFBertLMHeadModel(TFBertPreTrainedModel):
         if not config.is_decoder:
             logger.warning("TFBertLMHeadModel is meant to be used with is_decoder=True (causal attention).")
         self.bert = TFBertMainLayer(config, add_pooling_layer=False)
-        self.mlm = MLMHead(TFBertLMPredictionHead(config, self.bert.embeddings.word_embeddings), "mlm___cls")
+        self.mlm = self.lm_head(config)
 
     @unpack_inputs
     def call(
@@ -392,53 +369,25 @@ class TFBertLMHeadModel(TFBertPreTrainedModel):
         return self._finish(output, return_dict)
 
 
-class TFBertForMaskedLM(TFBertPreTrainedModel):
-    """Masked language model; labels of -100 are ignored, loss shape (1,)."""
+# ---- the other heads (shared implementations) ---------------------------------------------------------------------
+
+
+class TFBertForPreTraining(TFPreTrainingModel, TFBertPreTrainedModel):
+    base_model_class = TFBertMainLayer
+    output_class = TFBertForPreTrainingOutput
+
+
+class TFBertForMaskedLM(TFMaskedLMModel, TFBertPreTrainedModel):
+    base_model_class = TFBertMainLayer
 
     def __init__(self, config: BertConfig, *inputs, **kwargs):
         super().__init__(config, *inputs, **kwargs)
         if config.is_decoder:
             logger.warning("TFBertForMaskedLM wants is_decoder=False (bidirectional attention).")
-        self.bert = TFBertMainLayer(config, add_pooling_layer=False)
-        self.mlm = MLMHead(TFBertLMPredictionHead(config, self.bert.embeddings.word_embeddings), "mlm___cls")
-
-    @unpack_inputs
-    def call(
-        self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
-        inputs_embeds=None, output_attentions=None, output_hidden_states=None, return_dict=None, labels=None,
-        training=False,
-    ):
-        out = self._run_base(locals(), training)
-        logits = self.mlm(out.last_hidden_state)  # (B, T, V)
-        loss = None if labels is None else masked_lm_loss(labels, logits)
-        output = TFMaskedLMOutput(loss, logits, out.hidden_states, out.attentions)
-        return self._finish(output, return_dict)
 
 
-class TFBertForNextSentencePrediction(TFBertPreTrainedModel):
-    """NSP on the pooled output; label 0 = sentence B continues A, 1 = B is random. Loss per example."""
-
-    label_names = ("next_sentence_label",)
-
-    def __init__(self, config: BertConfig, *inputs, **kwargs):
-        super().__init__(config, *inputs, **kwargs)
-        self.bert = TFBertMainLayer(config)
-        self.nsp = NSPHead(config.hidden_size, config.initializer_range, "nsp___cls")
-
-    @unpack_inputs
-    def call(
-        self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
-        inputs_embeds=None, output_attentions=None, output_hidden_states=None, return_dict=None,
-        next_sentence_label=None, training=False,
-    ):
-        out = self._run_base(locals(), training)
-        logits = self.nsp(out.pooler_output)  # (B, 2)
-        loss = None if next_sentence_label is None else next_sentence_loss(next_sentence_label, logits)
-        output = TFNextSentencePredictorOutput(loss, logits, out.hidden_states, out.attentions)
-        return self._finish(output, return_dict)
-
-
-# ---- task heads (shared implementations) --------------------------------------------------------------------------
+class TFBertForNextSentencePrediction(TFNextSentencePredictionModel, TFBertPreTrainedModel):
+    base_model_class = TFBertMainLayer
 
 
 class TFBertForSequenceClassification(TFSequenceClassificationModel, TFBertPreTrainedModel):

@@ -91,8 +91,8 @@ def read_h5(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
 def write_h5(path: Path, model_name: str, weights: dict[str, np.ndarray]) -> None:
     """Write `weights` ({reference TF name: array}) as the reference's TF classes save them: one group per
-    top-level layer (the names' first part), datasets named `model_name/...:0`. Writes `path` as given; callers
-    write to a temporary file and rename it."""
+    top-level layer (the names' first part), datasets named `model_name/...:0`. Writes `path` as given: save_pretrained
+    writes it inside its staged folder save (storage.save_folder), which puts it in place."""
     import h5py
     import keras
 

@@ -8,6 +8,10 @@ A family declares a head by combining a mixin with its pretrained-model base, e.
 The mixin builds the family's main layer under `base_model_prefix` (weights `bert/...`), the head under the
 checkpoint's names (`classifier`, `qa_outputs`) and computes the loss in the reference's TF shapes (losses.py).
 `call` takes the inputs in the documented order, so a list in the first argument means the same in every head.
+
+The BERT-style pre-training heads (masked LM, next sentence, both) are the same for every family but for the LM
+prediction head and the names tf_model.h5 gives the `cls` layers: the family's pretrained-model base provides them
+(`lm_head(config)`, `nsp_head_name`).
 """
 
 from __future__ import annotations
@@ -17,14 +21,19 @@ from typing import Any, ClassVar
 from ._backend import keras, tf
 from .layers import dense
 from .losses import (
+    masked_lm_loss,
     multiple_choice_loss,
+    next_sentence_loss,
+    pretraining_loss,
     question_answering_loss,
     sequence_classification_loss,
     token_classification_loss,
 )
 from .modeling import unpack_inputs
 from .outputs import (
+    TFMaskedLMOutput,
     TFMultipleChoiceModelOutput,
+    TFNextSentencePredictorOutput,
     TFQuestionAnsweringModelOutput,
     TFSequenceClassifierOutput,
     TFTokenClassifierOutput,
@@ -39,6 +48,9 @@ __all__ = [
     "TFMultipleChoiceModel",
     "MLMHead",
     "NSPHead",
+    "TFPreTrainingModel",
+    "TFMaskedLMModel",
+    "TFNextSentencePredictionModel",
 ]
 
 
@@ -49,7 +61,8 @@ def classifier_dropout(config) -> float:
 
 
 class TFTaskModel:
-    """Shared plumbing: build the main layer under base_model_prefix."""
+    """Shared plumbing: build the main layer under base_model_prefix. The pre-training heads also use the family
+    base's `lm_head(config)` (its `cls` LM layer over the tied embeddings) and `nsp_head_name`."""
 
     base_model_class: ClassVar[type]  # the family's main layer (embeddings, encoder, pooler)
     uses_pooler: ClassVar[bool] = False  # reads the pooled first token (else the token states)
@@ -57,7 +70,6 @@ class TFTaskModel:
     def _build_base(self, config) -> None:
         base = self.base_model_class(config, add_pooling_layer=self.uses_pooler, name=self.base_model_prefix)
         setattr(self, self.base_model_prefix, base)
-
 
 
 class TFSequenceClassificationModel(TFTaskModel):
@@ -200,3 +212,78 @@ class NSPHead(keras.layers.Layer):
 
     def call(self, pooled_output: tf.Tensor) -> tf.Tensor:
         return self.seq_relationship(pooled_output)  # (B, 2)
+
+
+class TFPreTrainingModel(TFTaskModel):
+    """Masked LM on the token states + next sentence prediction on the pooled output; loss = MLM loss + NSP loss,
+    (1,), when both labels are given. Families set `output_class` (their ForPreTrainingOutput)."""
+
+    uses_pooler = True
+    label_names = ("labels", "next_sentence_label")
+    output_class: ClassVar[type]
+
+    def __init__(self, config, *inputs: Any, **kwargs: Any):
+        super().__init__(config, *inputs, **kwargs)
+        self._build_base(config)
+        # the checkpoint's cls.predictions and cls.seq_relationship: two layers in tf_model.h5
+        self.mlm = self.lm_head(config)
+        self.nsp = NSPHead(config.hidden_size, config.initializer_range, self.nsp_head_name)
+
+    @unpack_inputs
+    def call(
+        self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
+        inputs_embeds=None, output_attentions=None, output_hidden_states=None, return_dict=None, labels=None,
+        next_sentence_label=None, training=False,
+    ):
+        out = self._run_base(locals(), training)
+        prediction_logits = self.mlm(out.last_hidden_state)  # (B, T, V)
+        nsp_logits = self.nsp(out.pooler_output)  # (B, 2)
+        loss = None
+        if labels is not None and next_sentence_label is not None:
+            loss = pretraining_loss(labels, next_sentence_label, prediction_logits, nsp_logits)
+        output = self.output_class(loss, prediction_logits, nsp_logits, out.hidden_states, out.attentions)
+        return self._finish(output, return_dict)
+
+
+class TFMaskedLMModel(TFTaskModel):
+    """Masked language model on the token states; labels of -100 are ignored, loss shape (1,)."""
+
+    def __init__(self, config, *inputs: Any, **kwargs: Any):
+        super().__init__(config, *inputs, **kwargs)
+        self._build_base(config)
+        self.mlm = self.lm_head(config)
+
+    @unpack_inputs
+    def call(
+        self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
+        inputs_embeds=None, output_attentions=None, output_hidden_states=None, return_dict=None, labels=None,
+        training=False,
+    ):
+        out = self._run_base(locals(), training)
+        logits = self.mlm(out.last_hidden_state)  # (B, T, V)
+        loss = None if labels is None else masked_lm_loss(labels, logits)
+        return self._finish(TFMaskedLMOutput(loss, logits, out.hidden_states, out.attentions), return_dict)
+
+
+class TFNextSentencePredictionModel(TFTaskModel):
+    """Next sentence prediction on the pooled output; label 0 = sentence B continues A, 1 = B is random. Loss per
+    example."""
+
+    uses_pooler = True
+    label_names = ("next_sentence_label",)
+
+    def __init__(self, config, *inputs: Any, **kwargs: Any):
+        super().__init__(config, *inputs, **kwargs)
+        self._build_base(config)
+        self.nsp = NSPHead(config.hidden_size, config.initializer_range, self.nsp_head_name)
+
+    @unpack_inputs
+    def call(
+        self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
+        inputs_embeds=None, output_attentions=None, output_hidden_states=None, return_dict=None,
+        next_sentence_label=None, training=False,
+    ):
+        out = self._run_base(locals(), training)
+        logits = self.nsp(out.pooler_output)  # (B, 2)
+        loss = None if next_sentence_label is None else next_sentence_loss(next_sentence_label, logits)
+        return self._finish(TFNextSentencePredictorOutput(loss, logits, out.hidden_states, out.attentions), return_dict)

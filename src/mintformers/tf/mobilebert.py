@@ -15,8 +15,10 @@ from ..models.configs import MobileBertConfig
 from ._backend import keras, tf
 from .heads import (
     MLMHead,
-    NSPHead,
+    TFMaskedLMModel,
     TFMultipleChoiceModel,
+    TFNextSentencePredictionModel,
+    TFPreTrainingModel,
     TFQuestionAnsweringModel,
     TFSequenceClassificationModel,
     TFTokenClassificationModel,
@@ -32,14 +34,8 @@ from .layers import (
     layer_norm,
     padding_mask,
 )
-from .losses import masked_lm_loss, next_sentence_loss, pretraining_loss
 from .modeling import TFPreTrainedModel, check_inputs, check_table_ids, unpack_inputs
-from .outputs import (
-    TFBaseModelOutputWithPooling,
-    TFMaskedLMOutput,
-    TFMobileBertForPreTrainingOutput,
-    TFNextSentencePredictorOutput,
-)
+from .outputs import TFBaseModelOutputWithPooling, TFMobileBertForPreTrainingOutput
 
 __all__ = [
     "TFMobileBertMainLayer",
@@ -336,8 +332,13 @@ class TFMobileBertMainLayer(keras.layers.Layer):
 class TFMobileBertPreTrainedModel(TFPreTrainedModel):
     config_class = MobileBertConfig
     base_model_prefix = "mobilebert"
+    nsp_head_name = "seq_relationship___cls"  # tf_model.h5's name for the next-sentence `cls`
     # older checkpoints also store the decoder bias (an alias of cls.predictions.bias), tf_model.h5 the decoder
     _keys_to_ignore_on_load_unexpected = (r"(^|\.)position_ids$", r"cls\.predictions\.decoder\.(bias|weight)$")
+
+    def lm_head(self, config: MobileBertConfig) -> MLMHead:
+        """`cls` (tf_model.h5's `predictions___cls`): the LM prediction head over the tied word embeddings."""
+        return MLMHead(TFMobileBertLMPredictionHead(config, self.get_input_embeddings()), "predictions___cls")
 
 
 class TFMobileBertModel(TFMobileBertPreTrainedModel):
@@ -388,85 +389,25 @@ class TFMobileBertLMPredictionHead(keras.layers.Layer):
         return logits + tf.cast(self.bias, h.dtype)  # (B, T, V)
 
 
-class _TFMobileBertWithLMHead(TFMobileBertPreTrainedModel):
-    # the reference's tf_model.h5 keeps its own copy of the tied decoder
-    _h5_aliases = {"predictions___cls/predictions/decoder/weight": "mobilebert/embeddings/word_embeddings/weight"}
+# ---- heads (shared implementations) -------------------------------------------------------------------------------
 
-    def _lm_head(self, config: MobileBertConfig) -> MLMHead:
-        return MLMHead(TFMobileBertLMPredictionHead(config, self.mobilebert.embeddings.word_embeddings), "predictions___cls")
+# the reference's tf_model.h5 keeps its own copy of the tied decoder
+_LM_H5_ALIASES = {"predictions___cls/predictions/decoder/weight": "mobilebert/embeddings/word_embeddings/weight"}
 
 
-class TFMobileBertForPreTraining(_TFMobileBertWithLMHead):
-    """Masked LM + next sentence prediction; loss = MLM loss + NSP loss when both labels are given."""
-
-    label_names = ("labels", "next_sentence_label")
-
-    def __init__(self, config: MobileBertConfig, *inputs, **kwargs):
-        super().__init__(config, *inputs, **kwargs)
-        self.mobilebert = TFMobileBertMainLayer(config)
-        # the checkpoint's cls.predictions and cls.seq_relationship, two layers in tf_model.h5
-        self.predictions = self._lm_head(config)
-        self.seq_relationship = NSPHead(config.hidden_size, config.initializer_range, "seq_relationship___cls")
-
-    @unpack_inputs
-    def call(
-        self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
-        inputs_embeds=None, output_attentions=None, output_hidden_states=None, return_dict=None, labels=None,
-        next_sentence_label=None, training=False,
-    ):
-        out = self._run_base(locals(), training)
-        prediction_logits = self.predictions(out.last_hidden_state)  # (B, T, V)
-        nsp_logits = self.seq_relationship(out.pooler_output)  # (B, 2)
-        loss = None
-        if labels is not None and next_sentence_label is not None:
-            loss = pretraining_loss(labels, next_sentence_label, prediction_logits, nsp_logits)
-        output = TFMobileBertForPreTrainingOutput(loss, prediction_logits, nsp_logits, out.hidden_states, out.attentions)
-        return self._finish(output, return_dict)
+class TFMobileBertForPreTraining(TFPreTrainingModel, TFMobileBertPreTrainedModel):
+    base_model_class = TFMobileBertMainLayer
+    output_class = TFMobileBertForPreTrainingOutput
+    _h5_aliases = _LM_H5_ALIASES
 
 
-class TFMobileBertForMaskedLM(_TFMobileBertWithLMHead):
-    """Masked language model; labels of -100 are ignored, loss shape (1,)."""
-
-    def __init__(self, config: MobileBertConfig, *inputs, **kwargs):
-        super().__init__(config, *inputs, **kwargs)
-        self.mobilebert = TFMobileBertMainLayer(config, add_pooling_layer=False)
-        self.predictions = self._lm_head(config)
-
-    @unpack_inputs
-    def call(
-        self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
-        inputs_embeds=None, output_attentions=None, output_hidden_states=None, return_dict=None, labels=None,
-        training=False,
-    ):
-        out = self._run_base(locals(), training)
-        logits = self.predictions(out.last_hidden_state)  # (B, T, V)
-        loss = None if labels is None else masked_lm_loss(labels, logits)
-        return self._finish(TFMaskedLMOutput(loss, logits, out.hidden_states, out.attentions), return_dict)
+class TFMobileBertForMaskedLM(TFMaskedLMModel, TFMobileBertPreTrainedModel):
+    base_model_class = TFMobileBertMainLayer
+    _h5_aliases = _LM_H5_ALIASES
 
 
-class TFMobileBertForNextSentencePrediction(TFMobileBertPreTrainedModel):
-    """NSP on the pooled output; label 0 = sentence B continues A, 1 = B is random. Loss per example."""
-
-    label_names = ("next_sentence_label",)
-
-    def __init__(self, config: MobileBertConfig, *inputs, **kwargs):
-        super().__init__(config, *inputs, **kwargs)
-        self.mobilebert = TFMobileBertMainLayer(config)
-        self.cls = NSPHead(config.hidden_size, config.initializer_range, "seq_relationship___cls")
-
-    @unpack_inputs
-    def call(
-        self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
-        inputs_embeds=None, output_attentions=None, output_hidden_states=None, return_dict=None,
-        next_sentence_label=None, training=False,
-    ):
-        out = self._run_base(locals(), training)
-        logits = self.cls(out.pooler_output)  # (B, 2)
-        loss = None if next_sentence_label is None else next_sentence_loss(next_sentence_label, logits)
-        return self._finish(TFNextSentencePredictorOutput(loss, logits, out.hidden_states, out.attentions), return_dict)
-
-
-# ---- task heads (shared implementations) --------------------------------------------------------------------------
+class TFMobileBertForNextSentencePrediction(TFNextSentencePredictionModel, TFMobileBertPreTrainedModel):
+    base_model_class = TFMobileBertMainLayer
 
 
 class TFMobileBertForSequenceClassification(TFSequenceClassificationModel, TFMobileBertPreTrainedModel):

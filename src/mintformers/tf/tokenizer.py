@@ -130,11 +130,10 @@ class TFBertTokenizer(keras.layers.Layer):
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, *init_inputs: Any, **kwargs: Any):
         """From a tokenizer folder or hub id (vocab.txt / tokenizer.json and tokenizer_config.json)."""
+        from ..hub import hub_kwargs
         from ..tokenization import AutoTokenizer
 
-        hub_keys = ("revision", "cache_dir", "token", "local_files_only", "force_download", "subfolder")
-        hub = {k: kwargs.pop(k) for k in hub_keys if k in kwargs}
-        tokenizer = AutoTokenizer.from_pretrained(pretrained_model_name_or_path, *init_inputs, **hub)
+        tokenizer = AutoTokenizer.from_pretrained(pretrained_model_name_or_path, *init_inputs, **hub_kwargs(kwargs))
         return cls.from_tokenizer(tokenizer, **kwargs)
 
     # ---- tokenization -------------------------------------------------------------------------------------------

@@ -101,8 +101,14 @@ class AutoTokenizer:
 
         tokenizer_class, reference_name = cls._choose(name, tokenizer_type, tokenizer_config, hub, use_fast)
         if tokenizer_class is None:
+            if not has_tokenizer_json and not reference_name:
+                raise CheckpointError(
+                    f"Can't load a tokenizer from {name!r}: it has no tokenizer.json, and no tokenizer_config.json "
+                    "or config.json names its family. Pass the folder that holds the tokenizer files "
+                    "(save_pretrained() writes them), or a hub id."
+                )
             if not has_tokenizer_json:
-                wanted = reference_name or "a tokenizer class"
+                wanted = reference_name
                 raise CheckpointError(
                     f"Can't load a tokenizer from {name!r}: it asks for {wanted}, which mintformers does not "
                     "implement, and has no tokenizer.json to load generically. Pass a checkpoint with a "
