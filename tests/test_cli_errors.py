@@ -16,6 +16,7 @@ import torch
 
 from mintformers import BertForMaskedLM
 from mintformers.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, main
+from mintformers.loading import load_state_dict
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +33,9 @@ def work(tmp_path_factory, models) -> Path:
     shutil.copytree(models["mlm"], w / "bad-json")
     (w / "bad-json" / "config.json").write_text("{bad")
     (w / "no-config").mkdir()
+    shutil.copytree(models["cls"], w / "cls-bin")  # a classifier in the older .bin format
+    torch.save(load_state_dict(w / "cls-bin" / "model.safetensors"), w / "cls-bin" / "pytorch_model.bin")
+    (w / "cls-bin" / "model.safetensors").unlink()
     shutil.copytree(models["mlm"], w / "no-tokenizer", ignore=shutil.ignore_patterns("vocab.txt", "tokenizer*"))
     shutil.copytree(models["st"], w / "bad-modules")
     (w / "bad-modules" / "modules.json").write_text('[{"idx": 0')
@@ -120,6 +124,7 @@ CASES = [
     ("convert {st} {w}/out --batch-size 2", EXIT_USAGE, ["unrecognized arguments: --batch-size 2"], ()),
     # heads: weights trained for another head are not a trained head
     ("ner x --model {cls}", EXIT_ERROR, ["no trained BertForTokenClassification head", "saved as BertForSequenceClassification", "fine-tuned for this task"], ()),
+    ("ner x --model {w}/cls-bin", EXIT_ERROR, ["no trained BertForTokenClassification head", "saved as BertForSequenceClassification"], ()),
     ("classify x --model {mlm}", EXIT_ERROR, ["no trained BertForSequenceClassification head", "lacks classifier"], ()),
     ("generate x --model {mlm}", EXIT_ERROR, ["no trained BertLMHeadModel head", "saved as BertForMaskedLM"], ()),
 ]
@@ -182,14 +187,15 @@ def test_generate_streams_a_whole_line_and_warns_about_nothing(capsys, models):
     assert out.endswith("\n") and err == ""
 
 
-def test_info_lists_only_heads_the_weights_train(capsys, models):
+def test_info_lists_only_heads_the_weights_train(capsys, models, work):
     expected = {
-        "cls": ["BertForSequenceClassification"],
-        "ner": ["BertForTokenClassification"],
-        "qa": ["BertForQuestionAnswering"],
-        "mlm": ["BertForMaskedLM"],
-        "st": [],
+        models["cls"]: ["BertForSequenceClassification"],
+        work / "cls-bin": ["BertForSequenceClassification"],  # .bin weights too
+        models["ner"]: ["BertForTokenClassification"],
+        models["qa"]: ["BertForQuestionAnswering"],
+        models["mlm"]: ["BertForMaskedLM"],
+        models["st"]: [],
     }
-    for key, heads in expected.items():
-        assert main(["info", str(models[key]), "--json"]) == EXIT_OK
-        assert json.loads(capsys.readouterr().out)["trained_heads"] == heads, key
+    for path, heads in expected.items():
+        assert main(["info", str(path), "--json"]) == EXIT_OK
+        assert json.loads(capsys.readouterr().out)["trained_heads"] == heads, path

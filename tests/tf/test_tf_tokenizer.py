@@ -59,6 +59,10 @@ def test_ids_equal_the_reference_where_it_normalises_alike(ref, tokenizer, minil
     want = reference(PLAIN_TEXTS)
     for key in ("input_ids", "attention_mask", "token_type_ids"):
         np.testing.assert_array_equal(got[key], want[key])
+    firsts, seconds = PLAIN_TEXTS[:120:2], PLAIN_TEXTS[1:120:2]  # pairs short enough for no truncation
+    got, want = tokenizer(firsts, seconds), reference(firsts, seconds)
+    for key in ("input_ids", "attention_mask", "token_type_ids"):
+        np.testing.assert_array_equal(got[key], want[key])
     # and where the reference case-folds, ours keeps BertTokenizerFast's ids: "ß" stays a token of its own
     assert tokenizer(["ß"])["input_ids"].numpy().tolist() != reference(["ß"])["input_ids"].numpy().tolist()
 
@@ -82,7 +86,10 @@ def test_options(tokenizer, fast, minilm_dir):
     texts = ["a short one", "a somewhat longer text than the first"]
     out = TFBertTokenizer.from_tokenizer(fast, padding="max_length", max_length=16)(texts)
     assert out["input_ids"].shape == (2, 16) and int(out["input_ids"][0, -1]) == fast.pad_token_id
-    assert TFBertTokenizer.from_tokenizer(fast, pad_to_multiple_of=8)(texts)["input_ids"].shape == (2, 16)
+    longest = tokenizer(texts)["input_ids"].numpy()  # 9 wide: [CLS], 7 words, [SEP]
+    multiple = TFBertTokenizer.from_tokenizer(fast, pad_to_multiple_of=8)(texts)["input_ids"].numpy()
+    assert multiple.shape == (2, 16) and (multiple[:, longest.shape[1]:] == fast.pad_token_id).all()
+    np.testing.assert_array_equal(multiple[:, : longest.shape[1]], longest)
     assert set(TFBertTokenizer.from_tokenizer(fast, return_token_type_ids=False, return_attention_mask=False)(texts)) == {"input_ids"}
     np.testing.assert_array_equal(TFBertTokenizer.from_pretrained(minilm_dir)(texts)["input_ids"], TFBertTokenizer.from_tokenizer(fast)(texts)["input_ids"])
     slow = TFBertTokenizer.from_tokenizer(fast, use_fast_bert_tokenizer=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shutil
 from pathlib import Path
@@ -64,19 +65,23 @@ def _human_size(n: float) -> str:
 
 
 def _tensor_shapes(files: list[Path]) -> dict[str, tuple[tuple[int, ...], str]]:
-    """key → (shape, dtype) from the files' headers (safetensors) or by reading them (.bin, weights only)."""
+    """key → (shape, dtype) of every tensor in the weight files."""
     out: dict[str, tuple[tuple[int, ...], str]] = {}
     for f in files:
-        if f.suffix == ".safetensors":
-            from ..loading import safetensors_header
-
-            out.update(safetensors_header(f))
-        else:
-            from ..loading import load_state_dict
-
-            for key, t in load_state_dict([f]).items():
-                out[key] = (tuple(t.shape), str(t.dtype).replace("torch.", ""))
+        st = f.stat()
+        out.update(_file_shapes(str(f), st.st_mtime_ns, st.st_size))
     return out
+
+
+@functools.lru_cache(maxsize=16)
+def _file_shapes(path: str, mtime_ns: int, size: int) -> dict[str, tuple[tuple[int, ...], str]]:
+    """One file's shapes, from its header (safetensors) or by reading it (.bin, weights only), once per version of
+    the file: `info` asks for every head of the family."""
+    from ..loading import load_state_dict, safetensors_header
+
+    if path.endswith(".safetensors"):
+        return safetensors_header(Path(path))
+    return {key: (tuple(t.shape), str(t.dtype).replace("torch.", "")) for key, t in load_state_dict([Path(path)]).items()}
 
 
 _ST_DTYPE_NAMES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64", "I64": "int64", "I32": "int32", "I8": "int8", "U8": "uint8", "BOOL": "bool"}
@@ -113,7 +118,7 @@ def inspect_checkpoint(model: str) -> dict[str, Any]:
     info["total_bytes"] = sum(f["bytes"] for f in info["files"])
     # which of those heads the weights actually train (the others would start from random weights)
     trained = []
-    if info["supported"] and weight_files and weight_files[0].suffix == ".safetensors":
+    if info["supported"] and weight_files:
         for auto_name, cls_name in info["heads"].items():
             if auto_name != "AutoModel" and untrained_head(str(root), auto_name) is None:
                 trained.append(cls_name)
@@ -291,8 +296,7 @@ HEAD_SERVES = {"AutoModelForPreTraining": ("AutoModelForMaskedLM", "AutoModelFor
 
 
 def untrained_head(model: str, auto_name: str) -> str | None:
-    """Why this checkpoint's weights do not train `auto_name`'s head (a sentence for an error), or None when they do
-    or cannot be told (.bin weights, whose keys cannot be listed without loading them).
+    """Why this checkpoint's weights do not train `auto_name`'s head (a sentence for an error), or None when they do.
 
     A head is trained when its weights are there and were trained for it: heads of different tasks share parameter
     names (BERT's sequence and token classifiers are both `classifier`), so weights saved from a head listed in
@@ -305,8 +309,6 @@ def untrained_head(model: str, auto_name: str) -> str | None:
     config = AutoConfig.from_pretrained(model)
     cls = model_class_for(auto_name, config.model_type)
     files = find_weight_files(model)
-    if files[0].suffix != ".safetensors":
-        return None
     head = _head_parameters(cls, config)
     mapped = _instance(cls, config)._map_checkpoint_keys(dict.fromkeys(_tensor_shapes(files)))
     missing = [k for k in head if k not in mapped]
