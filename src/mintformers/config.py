@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from .hub import hub_kwargs, ignore_remote_code, resolve_file
 from .storage import atomic_write_text, read_json
 
-__all__ = ["PretrainedConfig", "ConfigError", "CONFIG_NAME", "load_config"]
+__all__ = ["PretrainedConfig", "ConfigError", "CONFIG_NAME", "load_config", "classifier_dropout"]
 
 logger = logging.getLogger(__name__)
 
@@ -302,6 +302,12 @@ class PretrainedConfig:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__} {self.to_json_string()}"
+
+
+def classifier_dropout(config: PretrainedConfig) -> float:
+    """The task heads' dropout in every backend: config.classifier_dropout when set, else the hidden dropout."""
+    p = getattr(config, "classifier_dropout", None)
+    return p if p is not None else getattr(config, "hidden_dropout_prob", 0.0)
 
 
 def load_config(

@@ -19,7 +19,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from ..config import PretrainedConfig
+from ..config import PretrainedConfig, classifier_dropout
 from .layers import normal_init
 from .outputs import (
     FlaxMultipleChoiceModelOutput,
@@ -36,12 +36,6 @@ __all__ = [
     "FlaxMultipleChoiceModule",
     "classifier_dropout",
 ]
-
-
-def classifier_dropout(config: PretrainedConfig) -> float:
-    """The head dropout: config.classifier_dropout when set, else the hidden dropout (as the PyTorch heads)."""
-    p = getattr(config, "classifier_dropout", None)
-    return p if p is not None else getattr(config, "hidden_dropout_prob", 0.0)
 
 
 class FlaxTaskModule(nn.Module):

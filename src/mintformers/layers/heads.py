@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from ..config import classifier_dropout
 from ..outputs import (
     ModelOutput,
     MultipleChoiceModelOutput,
@@ -38,12 +39,6 @@ __all__ = [
     "NSPHead",
     "PreTrainingHeads",
 ]
-
-
-def classifier_dropout(config) -> float:
-    """The head dropout: config.classifier_dropout when set, else the hidden dropout."""
-    p = getattr(config, "classifier_dropout", None)
-    return p if p is not None else getattr(config, "hidden_dropout_prob", 0.0)
 
 
 class TaskModel:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from ..config import classifier_dropout
 from ._backend import keras, tf
 from .layers import dense
 from .losses import (
@@ -52,12 +53,6 @@ __all__ = [
     "TFMaskedLMModel",
     "TFNextSentencePredictionModel",
 ]
-
-
-def classifier_dropout(config) -> float:
-    """The head dropout: config.classifier_dropout when set, else the hidden dropout."""
-    p = getattr(config, "classifier_dropout", None)
-    return p if p is not None else getattr(config, "hidden_dropout_prob", 0.0)
 
 
 class TFTaskModel:
