@@ -3,13 +3,14 @@
 The server (`mintformers serve`'s app, all-MiniLM-L6-v2) runs in its own process, as deployed; the clients are
 keep-alive HTTP/1.1 connections on one asyncio loop in this process, each sending its next request as soon as the
 last answer arrived. Offline is `SentenceEncoder.encode(sentences)` on the same sentences in this process (the
-server process idles meanwhile). Rounds interleave offline, 1, 16 and 64 clients, so that load from other processes
-hits all alike; the table gives, per setting, the median requests/s over the rounds, p50/p99 latency of all its
-requests, the mean rows per forward pass (from the server's /metrics), the CPU time per request (the server
-process; offline: this process while encoding — steadier than wall time on a busy machine), and the ratio to
-offline throughput.
+server process idles meanwhile), run again just before each setting: rounds interleave offline and 1, 16 and 64
+clients, so that load from other processes hits all alike. The table gives, per setting, the median requests/s over
+the rounds, p50/p99 latency of all its requests, the mean rows per forward pass (from the server's /metrics), the CPU
+time per request (the server process and its model process; offline: this process while encoding — steadier than
+wall time on a busy machine), and the median over rounds of its throughput over the offline run's just before.
 
     .venv/bin/python benchmarks/bench_server.py [--requests 512] [--rounds 3] [--clients 1 16 64] [--threads N]
+                                                [--in-process]
 
 Target: at 64 clients the server reaches >= 0.8x the offline throughput.
 """
@@ -51,7 +52,7 @@ def short_sentences(n: int) -> list[str]:
 # ---- the server process --------------------------------------------------------------------------------------------
 
 
-def serve_child(port_file: str, threads: int | None) -> None:
+def serve_child(port_file: str, threads: int | None, in_process: bool) -> None:
     import torch
 
     from mintformers.embeddings import SentenceEncoder
@@ -59,17 +60,19 @@ def serve_child(port_file: str, threads: int | None) -> None:
 
     if threads:
         torch.set_num_threads(threads)
-    app = create_app("embed", SentenceEncoder.from_pretrained(minilm()), model_name="all-MiniLM-L6-v2")
+    app = create_app("embed", SentenceEncoder.from_pretrained(minilm()), model_name="all-MiniLM-L6-v2",
+                     model_process=not in_process)  # as `mintformers serve [--in-process]` runs it
     sock = bind("127.0.0.1", 0)
     Path(port_file).write_text(str(sock.getsockname()[1]))
     serve(app, sock)
 
 
-def start_server(threads: int | None) -> tuple[subprocess.Popen, str]:
+def start_server(threads: int | None, in_process: bool = False) -> tuple[subprocess.Popen, str]:
     port_file = ROOT / ".cache" / f"bench_server_port_{os.getpid()}"
     port_file.parent.mkdir(exist_ok=True)
     port_file.unlink(missing_ok=True)
     command = [sys.executable, __file__, "--serve-child", str(port_file)] + (["--threads", str(threads)] if threads else [])
+    command += ["--in-process"] if in_process else []
     process = subprocess.Popen(command)
     deadline = time.time() + 300
     while not port_file.exists() or not port_file.read_text():
@@ -111,9 +114,10 @@ async def _load(url: str, sentences: list[str], clients: int) -> tuple[float, li
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (all its threads)."""
+    """User + system CPU time so far of a process (all its threads) and of its children (the model process)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") + sum(map(cpu_seconds, children))
 
 
 def passes(url: str) -> tuple[float, float]:
@@ -132,10 +136,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--threads", type=int, help="torch threads in both processes (default: torch's)")
+    parser.add_argument("--in-process", action="store_true", help="the server's passes in its own process (default: "
+                        "in a model process, as `mintformers serve` runs embeddings on a CPU)")
     parser.add_argument("--serve-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_child:
-        serve_child(args.serve_child, args.threads)
+        serve_child(args.serve_child, args.threads, args.in_process)
         return 0
 
     import torch
@@ -146,7 +152,7 @@ def main() -> int:
         torch.set_num_threads(args.threads)
     sentences = short_sentences(args.requests)
     encoder = SentenceEncoder.from_pretrained(minilm())
-    process, url = start_server(args.threads)
+    process, url = start_server(args.threads, args.in_process)
     try:
         import httpx
 
@@ -158,12 +164,13 @@ def main() -> int:
         cpu: dict[str, list[float]] = {"offline": []}  # ms per sentence / request
         latency: dict[int, list[float]] = {c: [] for c in args.clients}
         per_pass: dict[int, list[float]] = {c: [] for c in args.clients}
+        ratios: dict[int, list[float]] = {c: [] for c in args.clients}  # to the offline run just before
         for _ in range(args.rounds):
-            started, used = time.perf_counter(), time.process_time()
-            encoder.encode(sentences)
-            rates["offline"].append(len(sentences) / (time.perf_counter() - started))
-            cpu["offline"].append(1000 * (time.process_time() - used) / len(sentences))
             for clients in args.clients:
+                started, used = time.perf_counter(), time.process_time()
+                encoder.encode(sentences)
+                rates["offline"].append(len(sentences) / (time.perf_counter() - started))
+                cpu["offline"].append(1000 * (time.process_time() - used) / len(sentences))
                 before, used = passes(url), cpu_seconds(process.pid)
                 rate, latencies = asyncio.run(_load(url, sentences, clients))
                 after = passes(url)
@@ -171,6 +178,7 @@ def main() -> int:
                 rates.setdefault(f"{clients}", []).append(rate)
                 latency[clients].extend(latencies)
                 per_pass[clients].append((after[1] - before[1]) / max(after[0] - before[0], 1))
+                ratios[clients].append(rate / rates["offline"][-1])
     finally:
         process.terminate()
         process.wait(60)
@@ -178,7 +186,8 @@ def main() -> int:
     offline = statistics.median(rates["offline"])
     load = os.getloadavg()
     print(f"\nall-MiniLM-L6-v2, {len(sentences)} one-sentence requests per setting, {args.rounds} interleaved rounds, "
-          f"torch threads {args.threads or torch.get_num_threads()}, {os.cpu_count()} CPUs, load average "
+          f"torch threads {args.threads or torch.get_num_threads()}, {os.cpu_count()} CPUs, passes "
+          f"{'in the server process' if args.in_process else 'in a model process'}, load average "
           f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
     print(f"{'setting':<22}{'req/s (median)':>16}{'range':>18}{'p50 ms':>9}{'p99 ms':>9}{'rows/pass':>11}"
           f"{'CPU ms/req':>12}{'x offline':>11}")
@@ -189,7 +198,7 @@ def main() -> int:
         p50, p99 = np.percentile(np.array(latency[clients]) * 1000, [50, 99])
         print(f"{f'server, {clients} clients':<22}{statistics.median(r):>16.1f}{min(r):>9.1f}-{max(r):<8.1f}"
               f"{p50:>9.1f}{p99:>9.1f}{statistics.mean(per_pass[clients]):>11.1f}"
-              f"{statistics.median(cpu[f'{clients}']):>12.2f}{statistics.median(r) / offline:>11.2f}")
+              f"{statistics.median(cpu[f'{clients}']):>12.2f}{statistics.median(ratios[clients]):>11.2f}")
     return 0
 
 

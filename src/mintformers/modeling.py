@@ -125,6 +125,9 @@ class PreTrainedModel(nn.Module):
     _keys_to_ignore_on_load_unexpected: ClassVar[tuple[str, ...]] = (r"(^|\.)position_ids$",)
     _keys_to_ignore_on_load_missing: ClassVar[tuple[str, ...]] = ()
     supports_gradient_checkpointing: ClassVar[bool] = True
+    # Whether the encoder can run rows laid end to end without padding (layers.attention.Packing): true where every
+    # layer but SelfAttention works token by token and positions count from 0 in each row.
+    supports_packing: ClassVar[bool] = False
 
     def __init__(self, config: PretrainedConfig, *args: Any, **kwargs: Any):
         super().__init__()

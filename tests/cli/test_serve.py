@@ -42,6 +42,10 @@ def test_options_and_errors(capsys, served, models, monkeypatch):
     state = app.state.server
     assert state.task == "embed" and state.limits.max_batch_requests == 8 and state.limits.auto_truncate
     assert state.api_key is None
+    assert state.model_process  # embeddings on a CPU: passes in a process of their own (server/worker.py)
+    assert main(["serve", "--model", str(models["st"]), "--port", "0", "--in-process"]) == EXIT_OK
+    assert not served[-1][0].state.server.model_process
+    capsys.readouterr()
 
     monkeypatch.setenv("MINTFORMERS_API_KEY", "from-the-environment")
     assert main(["serve", "classify", "--model", str(models["cls"]), "--port", "0"]) == EXIT_OK
@@ -78,7 +82,8 @@ def test_a_real_run_until_sigterm(models):
                 time.sleep(0.05)
             vectors = client.post("/embed", json={"inputs": ["a man eats", "a cat sleeps"]}).json()
             assert len(vectors) == 2 and len(vectors[0]) == 32
-            assert client.get("/info").json()["model_id"] == str(models["st"])
+            info = client.get("/info").json()
+            assert info["model_id"] == str(models["st"]) and info["model_process"] is True
         process.send_signal(signal.SIGTERM)
         assert process.wait(TIMEOUT) == 0
         assert "server stopped" in process.stderr.read()

@@ -68,8 +68,10 @@ class Servers:
     def __init__(self):
         self.running: list[BackgroundServer] = []
 
-    def start(self, task: str, model=None, *, load=None, api_key: str | None = None, name: str = "tiny", **limits) -> str:
-        app = create_app(task, model, load=load, model_name=name, limits=Limits(**limits), api_key=api_key)
+    def start(self, task: str, model=None, *, load=None, api_key: str | None = None, name: str = "tiny",
+              model_process: bool = False, **limits) -> str:
+        app = create_app(task, model, load=load, model_name=name, limits=Limits(**limits), api_key=api_key,
+                         model_process=model_process)
         server = BackgroundServer(app)
         self.running.append(server)
         return server.start()

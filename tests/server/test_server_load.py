@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import pytest
 from server_helpers import TIMEOUT, get, metric, post, release_when_arrived, task_pipeline, tracebacks, wait_for
 
 from mintformers.embeddings import SentenceEncoder
@@ -88,9 +89,8 @@ def test_every_pass_keeps_within_the_batch_limits(servers, models, hold):
     """--max-batch-requests and --max-batch-tokens bound what the model sees: rows per pass, and rows x the longest."""
     encoder = SentenceEncoder.from_pretrained(models["st"])
     url = servers.start("embed", encoder, max_batch_requests=4, max_batch_tokens=40)
-    shapes: list[tuple[int, int]] = []
-    encoder.model.register_forward_pre_hook(
-        lambda module, args, kwargs: shapes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True)
+    shapes: list[tuple[int, int]] = []  # (rows, longest) of each batch (the model may take its rows end to end)
+    encoder[0].register_forward_pre_hook(lambda module, args: shapes.append(tuple(args[0]["input_ids"].shape)))
     texts = [f"text {i} {'and more ' * (i % 5)}" for i in range(24)]  # 4 to 13 tokens
     release_when_arrived(url, len(texts), hold(encoder.model))
     answers = asyncio.run(_many(url, [("/embed", {"inputs": t, "normalize": False}) for t in texts], len(texts)))
@@ -257,26 +257,31 @@ def test_huge_requests_are_refused_without_stalling_small_ones(servers, models):
     assert_healthy(url, encoder)
 
 
-def test_sigterm_stops_accepting_finishes_in_flight_requests_and_exits_0(models, tmp_path):
+@pytest.mark.parametrize("model_process", [False, True], ids=["in-process", "model-process"])
+def test_sigterm_stops_accepting_finishes_in_flight_requests_and_exits_0(models, tmp_path, model_process):
     port_file, release = tmp_path / "port", tmp_path / "release"
-    child = textwrap.dedent(f"""
+    script = tmp_path / "serve.py"  # a file, not -c: the model process imports it to find `held`
+    script.write_text(textwrap.dedent(f"""
         import time, torch
         from pathlib import Path
         from mintformers.embeddings import SentenceEncoder
         from mintformers.server import bind, create_app, serve
-        torch.set_num_threads(1)
-        encoder = SentenceEncoder.from_pretrained({str(models["st"])!r})
+
         def held(module, args):  # every forward pass waits for the test's go
             while not Path({str(release)!r}).exists():
                 time.sleep(0.01)
-        encoder.model.register_forward_pre_hook(held)
-        sock = bind("127.0.0.1", 0)
-        Path({str(port_file)!r}).write_text(str(sock.getsockname()[1]))
-        serve(create_app("embed", encoder), sock)
-        print("stopped cleanly")
-    """)
+
+        if __name__ == "__main__":
+            torch.set_num_threads(1)
+            encoder = SentenceEncoder.from_pretrained({str(models["st"])!r})
+            encoder.model.register_forward_pre_hook(held)
+            sock = bind("127.0.0.1", 0)
+            Path({str(port_file)!r}).write_text(str(sock.getsockname()[1]))
+            serve(create_app("embed", encoder, model_process={model_process}), sock)
+            print("stopped cleanly")
+    """))
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    process = subprocess.Popen([sys.executable, "-c", child], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         wait_for(lambda: process.poll() is None and port_file.exists() and port_file.read_text(), "the port")
         url = f"http://127.0.0.1:{port_file.read_text()}"
@@ -287,6 +292,8 @@ def test_sigterm_stops_accepting_finishes_in_flight_requests_and_exits_0(models,
             return False
 
         wait_for(answers, "the server to answer")
+        helpers = children(process.pid)  # the model process (and multiprocessing's resource tracker)
+        assert bool(helpers) == model_process
         answer: list[httpx.Response] = []
         flight = threading.Thread(target=lambda: answer.append(post(url + "/embed", json={"inputs": "x"})))
         flight.start()
@@ -308,6 +315,19 @@ def test_sigterm_stops_accepting_finishes_in_flight_requests_and_exits_0(models,
         out, err = process.communicate(timeout=TIMEOUT)
         assert process.returncode == 0, err.decode()
         assert b"stopped cleanly" in out
+        wait_for(lambda: not any(map(running, helpers)), "the model process to end")
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def children(pid: int) -> list[int]:
+    return [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
+
+
+def running(pid: int) -> bool:
+    """Whether a process exists and is no zombie (an orphan's exit is reaped by whoever adopted it, maybe never)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -67,6 +67,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     limits.add_argument("--auto-truncate", action="store_true",
                         help="cut over-long inputs when a request does not say (TEI's `truncate`)")
     p.add_argument("--access-log", action="store_true", help="log every request on stderr")
+    p.add_argument("--in-process", action="store_true",
+                   help="embed on a CPU: run the forward passes in the server's process (default: a process of their "
+                        "own, holding a second copy of the weights, so that HTTP work and passes never wait for "
+                        "each other)")
 
 
 def host_address(value: str) -> str:
@@ -136,7 +140,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         sock = bind(args.host, args.port)
     except OSError as e:
         raise bind_error(args.host, args.port, e) from None
-    app = create_app(args.task, load=load, model_name=name, limits=limits, api_key=args.api_key)
+    app = create_app(args.task, load=load, model_name=name, limits=limits, api_key=args.api_key,
+                     model_process=not args.in_process)
     host, port = sock.getsockname()[:2]
     routes = [r.path for r in app.routes if "POST" in getattr(r, "methods", ()) and r.path != "/"]
     print(f"Serving {name} ({args.task}) on http://{host}:{port}: POST {', '.join(routes)}; GET /health, /info, "

@@ -1,7 +1,9 @@
 """The sentence-transformers modules: the Transformer (a checkpoint and its tokenizer), then Pooling, Dense, Normalize.
 
 Each takes and returns the features dict (`input_ids` and `attention_mask` (B, T); the Transformer adds
-`token_embeddings` (B, T, H), pooling `sentence_embedding` (B, D)), as sentence-transformers' modules do.
+`token_embeddings` (B, T, H), pooling `sentence_embedding` (B, D)), as sentence-transformers' modules do. With
+`"packed": True` in the features, a model that supports it runs its rows end to end, spending nothing on padding
+(layers.attention.Packing; the server does so for batches of whatever lengths arrived).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from torch import nn
 
 from ..config import read_json
 from ..hub import CheckpointError, resolve_file
+from ..layers.attention import Packing, packed
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +112,16 @@ class Transformer(nn.Module):
             kwargs["token_type_ids"] = features["token_type_ids"]
         if "use_cache" in params:
             kwargs["use_cache"] = False
+        if features.get("packed") and "attention_mask" in kwargs and getattr(self.model, "supports_packing", False):
+            packing = Packing(mask.sum(1).tolist(), mask.device)
+            if torch.equal(packing.mask, mask.long()):  # right-padded rows, as the tokenizer pads
+                keep = mask.bool()
+                kwargs.update({k: v[keep][None] for k, v in kwargs.items() if isinstance(v, torch.Tensor)},
+                              position_ids=packing.position_ids)
+                del kwargs["attention_mask"]
+                with packed(packing):
+                    features["token_embeddings"] = packing.pad(self.model(**kwargs)[0])  # (B, T, H), zeros at padding
+                return features
         features["token_embeddings"] = self.model(**kwargs)[0]  # last_hidden_state (B, T, H)
         return features
 

@@ -4,11 +4,18 @@ Every family reduces its position scheme to an *additive bias* on the attention 
 MPNet's relative-position buckets, MPT's ALiBi, BERT's relative_key(_query) terms — so one function serves all:
 `attend(q, k, v, bias)` runs torch SDPA, or the explicit (eager) softmax when attention weights or a head mask
 are needed. Masked positions get `finfo(dtype).min` like the reference (finite, so fully padded rows never NaN).
+
+`packed(Packing(lengths))` runs rows of different lengths laid end to end as one sequence, without padding: every
+layer but attention works token by token, so only `SelfAttention` needs the rows apart (for the families that
+declare `supports_packing`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
+from contextvars import ContextVar
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +29,7 @@ __all__ = [
     "choose_impl",
     "split_heads",
     "merge_heads",
+    "project",
     "project_heads",
     "padding_bias",
     "drop_full_mask",
@@ -29,6 +37,8 @@ __all__ = [
     "causal_padding_bias",
     "head_mask_per_layer",
     "SelfAttention",
+    "Packing",
+    "packed",
     "prune_linear_layer",
     "kept_head_features",
 ]
@@ -131,6 +141,44 @@ def head_mask_per_layer(head_mask: torch.Tensor | None, num_layers: int, dtype: 
     return [m.to(dtype)[None, :, None, None] for m in head_mask]
 
 
+class Packing:
+    """Rows of `lengths` tokens laid end to end: one sequence (1, T, ·) of T = sum(lengths) real tokens, where a
+    padded batch would be (rows, longest, ·). The linear layers, norms and activations then spend nothing on padding;
+    `SelfAttention` scatters its query/key/value into the padded grid, attends row by row with `bias` (padding), and
+    gathers the real positions back. Worth it where lengths differ (a server's batches of whatever arrived)."""
+
+    def __init__(self, lengths: list[int], device: torch.device | str | None = None):
+        self.rows, self.width = len(lengths), max(lengths)
+        span = torch.arange(self.width, device=device)
+        keep = span[None, :] < torch.tensor(lengths, device=device)[:, None]  # (rows, width), right-padded
+        self.mask = keep.long()
+        self.index = keep.view(-1).nonzero().squeeze(1)  # (T,) the real tokens' places in the flattened grid
+        self.position_ids = span.expand(self.rows, -1)[keep][None]  # (1, T): 0.. in each row
+
+    def pad(self, x: torch.Tensor) -> torch.Tensor:
+        """(1, T, F) → (rows, width, F), zeros at the padding."""
+        grid = x.new_zeros(self.rows * self.width, x.shape[-1])
+        grid[self.index] = x[0]
+        return grid.view(self.rows, self.width, -1)
+
+    def unpad(self, x: torch.Tensor) -> torch.Tensor:
+        """(rows, width, F) → (1, T, F)."""
+        return x.reshape(self.rows * self.width, -1)[self.index][None]
+
+
+_PACKING: ContextVar[Packing | None] = ContextVar("packing", default=None)
+
+
+@contextlib.contextmanager
+def packed(packing: Packing) -> Iterator[Packing]:
+    """Within this block (this thread or task), self-attention takes its (1, T, ·) input as `packing`'s rows."""
+    token = _PACKING.set(packing)
+    try:
+        yield packing
+    finally:
+        _PACKING.reset(token)
+
+
 def prune_linear_layer(layer: nn.Linear, index: torch.Tensor, dim: int = 0) -> nn.Linear:
     """Keep only the rows (dim=0) or columns (dim=1) of `layer` listed in `index`."""
     index = index.to(layer.weight.device)
@@ -158,12 +206,17 @@ def kept_head_features(num_heads: int, head_size: int, pruned: set[int], heads: 
     return torch.arange(keep.numel(), device="cpu")[keep.view(-1)]
 
 
-def project_heads(x: torch.Tensor, projections: tuple[nn.Module, ...], num_heads: int) -> list[torch.Tensor]:
-    """Self-attention's query/key/value of x (B, T, in): one (B, heads, T, D) tensor per projection. int8 layers
-    (layers/quantized.py) quantize x once and multiply by the three weights in one product."""
+def project(x: torch.Tensor, projections: tuple[nn.Module, ...]) -> list[torch.Tensor]:
+    """Self-attention's query/key/value of x (B, T, in), each (B, T, out). int8 layers (layers/quantized.py)
+    quantize x once and multiply by the three weights in one product."""
     if all(type(m) is Int8Linear and m.scheme == "int8-dynamic" for m in projections):
-        return [split_heads(t, num_heads) for t in Int8Linear.fused(list(projections), x)]
-    return [split_heads(proj(x), num_heads) for proj in projections]
+        return Int8Linear.fused(list(projections), x)
+    return [proj(x) for proj in projections]
+
+
+def project_heads(x: torch.Tensor, projections: tuple[nn.Module, ...], num_heads: int) -> list[torch.Tensor]:
+    """`project`, split into heads: one (B, heads, T, D) tensor per projection."""
+    return [split_heads(t, num_heads) for t in project(x, projections)]
 
 
 class SelfAttention(nn.Module):
@@ -220,6 +273,9 @@ class SelfAttention(nn.Module):
         `kv` passes already projected keys/values (B, H, Tk, D), e.g. from a cache.
         """
         h = self.num_attention_heads
+        packing = _PACKING.get()
+        if packing is not None and kv is None and key_states is None and value_states is None:
+            return self._packed(query_states, packing, bias, impl)
         if kv is None and key_states is None and value_states is None:
             q, k, v = project_heads(query_states, (self.query, self.key, self.value), h)
         else:
@@ -236,6 +292,20 @@ class SelfAttention(nn.Module):
             q, k, v, bias, dropout=self.dropout_prob if self.training else 0.0, head_mask=head_mask, impl=impl
         )
         return merge_heads(context), probs
+
+    def _packed(self, x: torch.Tensor, packing: Packing, bias: torch.Tensor | None, impl: str):
+        """x (1, T, in): packing's rows end to end → context (1, T, hidden). Projected as one sequence, attended in
+        the padded (rows, heads, width, D) grid."""
+        if bias is not None:
+            raise ValueError("Packed rows take no attention mask: their padding is the packing's.")
+        h = self.num_attention_heads
+        q, k, v = (split_heads(packing.pad(t), h) for t in project(x, (self.query, self.key, self.value)))
+        bias = padding_bias(packing.mask, q.dtype)
+        extra = self.position_bias(q, k)
+        if extra is not None:
+            bias = bias + extra
+        context, _ = attend(q, k, v, bias, dropout=self.dropout_prob if self.training else 0.0, impl=impl)
+        return packing.unpad(merge_heads(context)), None
 
     def prune_heads(self, heads) -> torch.Tensor | None:
         """Remove heads (indices of the *original* model). Returns the kept feature indices, with which the caller

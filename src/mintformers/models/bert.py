@@ -217,6 +217,7 @@ class BertEncoder(nn.Module):
 class BertPreTrainedModel(PreTrainedModel):
     config_class = BertConfig
     base_model_prefix = "bert"
+    supports_packing = True
     # old checkpoints also store the (tied) decoder bias
     _keys_to_ignore_on_load_unexpected = (r"(^|\.)position_ids$", r"cls\.predictions\.decoder\.bias$")
 

@@ -49,10 +49,11 @@ _BODY_PARSE_FAILED = "There was an error parsing the body"
 class ServerState:
     """Everything the routes share: settings, the loaded model and its engines, the batcher, the metrics."""
 
-    def __init__(self, task: str, model_name: str, limits: Limits, api_key: str | None):
+    def __init__(self, task: str, model_name: str, limits: Limits, api_key: str | None, model_process: bool = False):
         if task not in TASKS:
             raise ValueError(f"Unknown task {task!r}; serve one of {', '.join(TASKS)}.")
         self.task, self.model_name, self.limits, self.api_key = task, model_name, limits, api_key or None
+        self.model_process = model_process
         self.status, self.error = "loading", None
         self.model: Any = None  # the SentenceEncoder or pipeline
         self.engines: dict[str, Any] = {}
@@ -77,7 +78,13 @@ class ServerState:
         limits = self.limits
         threads = min(limits.max_concurrent_requests, 64)  # request threads of the pipeline and rerank engines
         if self.task == "embed":
-            engines: dict[str, Any] = {"embed": EmbeddingEngine(model, limits.max_input_length)}
+            engine = EmbeddingEngine(model, limits.max_input_length)
+            if self.model_process and engine.encoder.device.type == "cpu":
+                from .worker import ModelProcess
+
+                engine.process = ModelProcess(engine)
+                engine.process.start()
+            engines: dict[str, Any] = {"embed": engine}
         elif self.task == "rerank":
             engines = {"rerank": RerankEngine(model, self, threads)}
         else:
@@ -89,7 +96,7 @@ class ServerState:
     async def load(self, load: Callable[[], Any]) -> None:
         try:
             model = await asyncio.to_thread(load)
-            self.install(model)
+            await asyncio.to_thread(self.install, model)
             logger.info("model %s loaded; serving", self.model_name)
         except Exception as e:
             self.status, self.error = "failed", f"{type(e).__name__}: {e}"
@@ -152,7 +159,8 @@ class ServerState:
             config = self.core.config
             dtype = next(p.dtype for p in self.core.parameters() if p.is_floating_point())
             described.update(family=config.model_type, model_dtype=str(dtype).replace("torch.", ""),
-                             model_type=self._model_type())
+                             model_type=self._model_type(),
+                             model_process=getattr(self.engines.get("embed"), "process", None) is not None)
         described.update(
             max_concurrent_requests=limits.max_concurrent_requests, max_input_length=self._max_input_length(),
             max_batch_tokens=limits.max_batch_tokens, max_batch_requests=limits.max_batch_requests,
@@ -203,20 +211,22 @@ def create_app(
     model_name: str = "model",
     limits: Limits | None = None,
     api_key: str | None = None,
+    model_process: bool = False,
 ) -> FastAPI:
     """The ASGI application serving `model` (a SentenceEncoder for "embed", a CrossEncoder for "rerank", else the
-    task's pipeline), or the model
-    `load()` returns — called in a thread once the server runs, /health answering 503 until it is ready."""
+    task's pipeline), or the model `load()` returns — called in a thread once the server runs, /health answering 503
+    until it is ready. `model_process`: run the embedding passes of a model on the CPU in a process of their own
+    (worker.py), so that they and the HTTP work never wait for each other's GIL; other tasks run in this process."""
     if (model is None) == (load is None):
         raise ValueError("Pass the loaded model (model=...) or a function that loads it (load=...), not both.")
-    state = ServerState(task, model_name, limits or Limits(), api_key)
+    state = ServerState(task, model_name, limits or Limits(), api_key, model_process)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.batcher.start()
         loading = asyncio.ensure_future(state.load(load)) if load is not None else None
         if model is not None:
-            state.install(model)
+            await asyncio.to_thread(state.install, model)
         try:
             yield
         finally:

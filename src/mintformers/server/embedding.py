@@ -4,7 +4,8 @@
 A request's texts are tokenized (with the prompt, if any), checked against the input-length limit, and queued as
 rows; one forward pass over a batch gives both the pooled vectors and the token embeddings, so /embed and /embed_all
 requests share passes. Per row, the server then applies what the request asked for (dimensions, normalize), as
-`SentenceEncoder.encode` does.
+`SentenceEncoder.encode` does. The passes run in the batcher's thread, or in a model process of their own
+(worker.py; `mintformers serve` does so on a CPU).
 """
 
 from __future__ import annotations
@@ -24,14 +25,15 @@ from ..embeddings.batching import pad_id_of, pad_rows
 from ..pipelines.base import padding_changes_outputs
 from .common import ApiError, json_response, off_loop
 from .schemas import EmbedAllRequest, EmbedRequest, OpenAIEmbeddingsRequest, SimilarityRequest
+from .worker import ModelProcess
 
 if TYPE_CHECKING:
     from .app import ServerState
 
 __all__ = ["EmbeddingEngine", "embedding_routes", "PASS_OVERHEAD_TOKENS"]
 
-# A forward pass's fixed cost on a CPU, in padded tokens: the batcher cuts what it took into passes of similar
-# lengths where the padding saved is worth more. Measured on all-MiniLM-L6-v2, one thread, passes of 1 to 64 rows
+# A forward pass's fixed cost on a CPU, in padded tokens: for a model that cannot run its rows end to end (packed),
+# the batcher cuts what it took into passes of similar lengths where the padding saved is worth more. Measured on all-MiniLM-L6-v2, one thread, passes of 1 to 64 rows
 # of 8 to 32 tokens: 6.7 ms fixed + 0.29 ms per padded token, i.e. ~23 tokens (encode's 128 trades some of the
 # saving for fewer batches; a server's batches are short unsorted sentences, where the padding costs the most).
 PASS_OVERHEAD_TOKENS = 32
@@ -58,7 +60,10 @@ class EmbeddingEngine:
         self.dimension = encoder.get_sentence_embedding_dimension()
         self.pad_id = pad_id_of(self.tokenizer)
         self.same_length_only = padding_changes_outputs(encoder.model)
-        self.pass_overhead = PASS_OVERHEAD_TOKENS if encoder.device.type == "cpu" else None
+        # rows run end to end where the model supports it: no padding to save by cutting a batch into passes
+        packs = getattr(encoder.model, "supports_packing", False)
+        self.pass_overhead = PASS_OVERHEAD_TOKENS if encoder.device.type == "cpu" and not packs else None
+        self.process: ModelProcess | None = None  # the forward passes' process, when not this one
 
     # ---- on the event loop or a tokenization thread ----------------------------------------------------------------
     def prompt(self, prompt_name: str | None) -> str | None:
@@ -108,14 +113,28 @@ class EmbeddingEngine:
         return self.tokenizer.build_inputs_with_special_tokens(content)
 
     # ---- in the batcher's worker thread ----------------------------------------------------------------------------
-    @torch.inference_mode()
     def run(self, key: tuple, rows: list) -> list[tuple[np.ndarray, np.ndarray | None]]:
-        """One pass; per row, its vector finished as asked (what encode() does after the pass: keep `dimensions`
+        """One batch of rows: its pass here, or in the model process when there is one (worker.py)."""
+        texts = [row.payload for row in rows]
+        if self.process is not None:
+            return self.process.run(key, texts)
+        return self.forward(key, texts)
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.close()
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "process": None}  # what the model process gets
+
+    @torch.inference_mode()
+    def forward(self, key: tuple, texts: list[_Text]) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        """One pass; per text, its vector finished as asked (what encode() does after the pass: keep `dimensions`
         values, then scale to unit length) as float32, and its token embeddings when asked."""
-        texts: list[_Text] = [row.payload for row in rows]
         encoder = self.encoder
         input_ids, mask = pad_rows([t.ids for t in texts], self.pad_id, encoder.device)
-        features = encoder.forward({"input_ids": input_ids, "attention_mask": mask, "prompt_length": key[1]})
+        features = encoder.forward({"input_ids": input_ids, "attention_mask": mask, "prompt_length": key[1],
+                                    "packed": True})  # no work on padding, where the model supports it
         vectors = features["sentence_embedding"].float()
         hidden = features["token_embeddings"] if any(t.tokens for t in texts) else None
         out = []
