@@ -117,6 +117,15 @@ def test_limits_truncation_and_bad_requests(servers, models):
     assert r.status_code == 422 and error["param"] == "encoding_format" and "'float' or 'base64'" in error["message"]
 
 
+def test_an_input_no_pass_can_take_is_refused_by_name(servers, models, server_logs):
+    encoder = SentenceEncoder.from_pretrained(models["st"])
+    url = servers.start("embed", encoder, max_batch_tokens=8)  # below the model's own limit: said at start
+    assert any("--max-batch-tokens (8) is below" in r.getMessage() for r in server_logs.records)
+    r = post(url + "/embed", json={"inputs": "the cat sleeps on the mat in the sun all day"})
+    assert r.status_code == 413 and "--max-batch-tokens" in r.json()["error"]
+    assert post(url + "/embed", json={"inputs": "a cat"}).status_code == 200
+
+
 @pytest.mark.parametrize("family", ["mpnet", "mobilebert", "ernie_m", "mpt"])
 def test_every_family_batched_equals_alone(servers, family_encoders, family, hold):
     """Concurrent requests of different lengths share passes; each answer is what the encoder gives the text

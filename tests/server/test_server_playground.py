@@ -1,6 +1,7 @@
 """The playground page in a real headless Chromium (Debian's `chromium`, driven by playwright; never a downloaded
 browser): it loads without asking anything of another host, a search returns ranked results, fill-mask,
-classification and reranking list theirs, the API key box unlocks a keyed server, a stream shows tokens arriving.
+classification and reranking list theirs, the API key box unlocks a keyed server, a stream shows tokens arriving;
+and /docs' Swagger UI renders from the server's own files.
 Screenshots are kept in .cache/test-artifacts/ (git-ignored) to look at."""
 
 from __future__ import annotations
@@ -124,3 +125,14 @@ def test_a_stream_shows_tokens_as_they_arrive(page, module_servers, models, slow
     growing = [s for s in seen if s]
     assert len(set(growing)) >= 3 and all(final.startswith(s) for s in growing)  # partial text, then more
     screenshot(page, "stream")
+
+
+def test_the_api_page_renders_offline(page, module_servers, minilm):
+    """/docs: Swagger UI from the server itself (fastapi-offline), listing the routes — no CDN asked."""
+    url = module_servers.start("embed", minilm, name="all-MiniLM-L6-v2", api_key="k")  # open without the key
+    page.requested.clear()
+    page.goto(url + "/docs")
+    page.wait_for_selector("#operations-embeddings-embed_route_embed_post")
+    assert page.requested and all(u.startswith(url + "/") for u in page.requested), page.requested
+    assert "/v1/embeddings" in page.inner_text(".swagger-ui")
+    screenshot(page, "docs")

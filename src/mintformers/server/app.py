@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi_offline import FastAPIOffline
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, Response
@@ -43,6 +44,7 @@ logger = logging.getLogger("mintformers.server")
 
 TASKS = ("embed", "rerank", "classify", "fill-mask", "ner", "qa", "generate", "extract")
 STATIC = Path(__file__).parent / "static"
+DOCS_STATIC = "/static/docs"  # Swagger UI's script and style, for /docs
 _BODY_PARSE_FAILED = "There was an error parsing the body"
 
 
@@ -91,6 +93,10 @@ class ServerState:
             engines = {"pipeline": PipelineEngine(model, self, threads)}
             if self.task == "generate":
                 engines["generate"] = GenerationEngine(model, limits.max_input_length, limits.max_new_tokens)
+        longest = getattr(next(iter(engines.values())), "max_length", None)
+        if longest is not None and longest > limits.max_batch_tokens:
+            logger.warning("--max-batch-tokens (%d) is below the %d tokens an input may have: longer inputs will be "
+                           "refused (413); raise it, or lower --max-input-length", limits.max_batch_tokens, longest)
         self.model, self.engines, self.status = model, engines, "ok"
 
     async def load(self, load: Callable[[], Any]) -> None:
@@ -136,6 +142,11 @@ class ServerState:
     async def submit(self, request: Request, key: Any, rows: list, on_event: Any = None) -> list:
         """Queue rows for the batcher and wait for them. A plain request is cancelled when its client leaves; a
         streamed one (`on_event`) is cancelled by its response stream ending."""
+        longest = max((tokens for tokens, _ in rows), default=0)
+        if longest > self.limits.max_batch_tokens:  # no pass could take it
+            raise ApiError(413, f"An input has {longest} tokens; a forward pass takes at most "
+                                f"{self.limits.max_batch_tokens} (--max-batch-tokens). Shorten it, send \"truncate\": "
+                                "true, or start the server with a larger --max-batch-tokens.")
         try:
             if on_event is not None:
                 return await self.batcher.submit(key, rows, on_event)
@@ -238,8 +249,9 @@ def create_app(
 
     from .. import __version__
 
-    app = FastAPI(
-        title="mintformers", version=__version__, lifespan=lifespan, strict_content_type=False, redoc_url=None,
+    app = FastAPIOffline(  # FastAPI, with /docs' Swagger UI served from here (no CDN: it works offline)
+        static_url=DOCS_STATIC, title="mintformers", version=__version__, lifespan=lifespan, strict_content_type=False,
+        redoc_url=None,
         description="Embeddings, reranking, classification, task pipelines and generation, with TEI-, TGI- and "
         "OpenAI-compatible routes and dynamic batching.",
     )
