@@ -115,15 +115,18 @@ class Transformer(nn.Module):
         if features.get("packed") and "attention_mask" in kwargs and getattr(self.model, "supports_packing", False):
             packing = Packing(mask.sum(1).tolist(), mask.device)
             if torch.equal(packing.mask, mask.long()):  # right-padded rows, as the tokenizer pads
-                keep = mask.bool()
-                kwargs.update({k: v[keep][None] for k, v in kwargs.items() if isinstance(v, torch.Tensor)},
-                              position_ids=packing.position_ids)
-                del kwargs["attention_mask"]
-                with packed(packing):
-                    features["token_embeddings"] = packing.pad(self.model(**kwargs)[0])  # (B, T, H), zeros at padding
+                features["token_embeddings"] = self._packed(kwargs, packing)
                 return features
         features["token_embeddings"] = self.model(**kwargs)[0]  # last_hidden_state (B, T, H)
         return features
+
+    def _packed(self, kwargs: dict[str, Any], packing: Packing) -> torch.Tensor:
+        """The model on the rows end to end: (1, T) inputs of the real tokens, positions counted per row → the
+        last hidden states back in the padded (B, T, H) layout, zeros at the padding."""
+        keep = kwargs.pop("attention_mask").bool()
+        inputs = {name: value[keep][None] if isinstance(value, torch.Tensor) else value for name, value in kwargs.items()}
+        with packed(packing):
+            return packing.pad(self.model(**inputs, position_ids=packing.position_ids)[0])
 
 
 def max_length_for(tokenizer: Any, config: Any) -> int | None:

@@ -11,6 +11,7 @@ Layout (each part reads and tests alone):
     app.py        the application: state, the routes every task has (/health, /info, /metrics, /tokenize, ...),
                   how errors are answered
     batching.py   the dynamic-batching queue (length-sorted packing into forward passes, in one worker thread)
+    worker.py     the embedding passes in a model process of their own (`mintformers serve` on a CPU)
     embedding.py  /embed, /embed_all, /similarity, /v1/embeddings
     predict.py    /predict and /rerank: task pipelines whose forward passes go through the batcher
     generate.py   /v1/completions, /generate, /generate_stream: batched generation waves, streamed
@@ -21,8 +22,10 @@ Layout (each part reads and tests alone):
     static/       the playground page (plain HTML/JS/CSS: no build step, nothing fetched from elsewhere)
 
 Why this stack: FastAPI validates bodies against pydantic models (422s that name the field) and writes the OpenAPI
-page at /docs; uvicorn runs it on one asyncio event loop, so idle and slow connections cost a socket, not a thread.
-Model work runs in the batcher's worker thread (PyTorch releases the GIL in its kernels), so the loop never waits.
+page at /docs (fastapi-offline serves its Swagger UI); uvicorn runs it on one asyncio event loop, so idle and slow
+connections cost a socket, not a thread. Model work runs in the batcher's worker thread (PyTorch releases the GIL in
+its kernels), so the loop never waits; embedding passes on a CPU go on to a model process, so that neither waits for
+the other's GIL either.
 """
 
 from __future__ import annotations
