@@ -154,6 +154,13 @@ class Packing:
         self.mask = keep.long()
         self.index = keep.view(-1).nonzero().squeeze(1)  # (T,) the real tokens' places in the flattened grid
         self.position_ids = span.expand(self.rows, -1)[keep][None]  # (1, T): 0.. in each row
+        self._bias: dict[torch.dtype, torch.Tensor] = {}
+
+    def bias(self, dtype: torch.dtype) -> torch.Tensor:
+        """The padding's attention bias (rows, 1, 1, width), made once for all layers."""
+        if dtype not in self._bias:
+            self._bias[dtype] = padding_bias(self.mask, dtype)
+        return self._bias[dtype]
 
     def pad(self, x: torch.Tensor) -> torch.Tensor:
         """(1, T, F) → (rows, width, F), zeros at the padding."""
@@ -300,7 +307,7 @@ class SelfAttention(nn.Module):
             raise ValueError("Packed rows take no attention mask: their padding is the packing's.")
         h = self.num_attention_heads
         q, k, v = (split_heads(packing.pad(t), h) for t in project(x, (self.query, self.key, self.value)))
-        bias = padding_bias(packing.mask, q.dtype)
+        bias = packing.bias(q.dtype)
         extra = self.position_bias(q, k)
         if extra is not None:
             bias = bias + extra

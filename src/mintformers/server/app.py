@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from .batching import Batcher
+from .batching import Batcher, RowTooLong
 from .common import (
     ApiError,
     ClientDisconnected,
@@ -142,15 +142,14 @@ class ServerState:
     async def submit(self, request: Request, key: Any, rows: list, on_event: Any = None) -> list:
         """Queue rows for the batcher and wait for them. A plain request is cancelled when its client leaves; a
         streamed one (`on_event`) is cancelled by its response stream ending."""
-        longest = max((tokens for tokens, _ in rows), default=0)
-        if longest > self.limits.max_batch_tokens:  # no pass could take it
-            raise ApiError(413, f"An input has {longest} tokens; a forward pass takes at most "
-                                f"{self.limits.max_batch_tokens} (--max-batch-tokens). Shorten it, send \"truncate\": "
-                                "true, or start the server with a larger --max-batch-tokens.")
         try:
             if on_event is not None:
                 return await self.batcher.submit(key, rows, on_event)
             return await until_done_or_disconnected(request, self.batcher.submit(key, rows))
+        except RowTooLong as e:
+            raise ApiError(413, f"An input has {e.tokens} tokens; a forward pass takes at most {e.limit} "
+                                "(--max-batch-tokens). Shorten it, send \"truncate\": true, or start the server with "
+                                "a larger --max-batch-tokens.") from None
         except (ValueError, TypeError) as e:  # the library refusing an input or option
             raise ApiError(422, str(e) or type(e).__name__) from None
 

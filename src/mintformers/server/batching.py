@@ -28,9 +28,17 @@ from typing import Any
 
 from ..embeddings.batching import plan_batches
 
-__all__ = ["Batcher", "Row", "BatchStats"]
+__all__ = ["Batcher", "Row", "BatchStats", "RowTooLong"]
 
 logger = logging.getLogger(__name__)
+
+
+class RowTooLong(ValueError):
+    """A row longer than any pass may be (`max_batch_tokens`)."""
+
+    def __init__(self, tokens: int, limit: int):
+        super().__init__(f"A row of {tokens} tokens exceeds max_batch_tokens={limit}.")
+        self.tokens, self.limit = tokens, limit
 
 
 class _Ticket:
@@ -167,9 +175,9 @@ class Batcher:
         """
         if not rows:
             return []
-        for tokens, _ in rows:
-            if tokens > self.max_batch_tokens:  # callers check limits first; this guards the worker's packing
-                raise ValueError(f"A row of {tokens} tokens exceeds max_batch_tokens={self.max_batch_tokens}.")
+        longest = max(tokens for tokens, _ in rows)
+        if longest > self.max_batch_tokens:  # no pass could take it
+            raise RowTooLong(longest, self.max_batch_tokens)
         ticket = _Ticket(asyncio.get_running_loop(), len(rows), on_event)
         with self._condition:
             if self._closing:

@@ -20,6 +20,7 @@ in-flight requests first; it exits when the server closes it, or when the server
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import pickle
@@ -63,8 +64,9 @@ class ModelProcess:
                 self._conn.send((key, payloads))
                 status, value = self._conn.recv()
             except (EOFError, OSError):
-                raise RuntimeError(f"The model process died during a forward pass ({self._stopped()}); it is started "
-                                   "again for the next one.") from None
+                how = self._stopped()
+                raise RuntimeError(f"The model process died during a forward pass ({how}); it is started again for "
+                                   "the next one.") from None
         if status == "error":
             raise value
         return value
@@ -73,16 +75,9 @@ class ModelProcess:
         with self._lock:
             if self._process is None:
                 return
-            try:
+            with contextlib.suppress(OSError):
                 self._conn.send(None)
-            except OSError:
-                pass
-            self._process.join(timeout)
-            if self._process.is_alive():
-                self._process.kill()
-                self._process.join()
-            self._conn.close()
-            self._process = self._conn = None
+            self._reap(timeout)
 
     # ---- lock held ---------------------------------------------------------------------------------------------------
     def _start(self) -> None:
@@ -101,26 +96,32 @@ class ModelProcess:
                 raise RuntimeError(f"The model process did not start within {START_TIMEOUT:g} s.")
             status, value = ours.recv()
         except (EOFError, OSError):
-            raise RuntimeError(f"The model process could not start ({self._stopped()}); see its output above.") from None
+            how = self._stopped()
+            raise RuntimeError(f"The model process could not start ({how}); see its output above.") from None
         if status == "error":
             self._stopped()
             raise value
         logger.info("model process %d started (%d torch threads)", process.pid, self.threads)
 
     def _stopped(self) -> str:
-        """Reap the child; how it ended, in words."""
-        process, self._process = self._process, None
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-        process.join(5)
+        """Reap a child that ended (or must end) unasked; how it ended, in words."""
+        pid = self._process.pid
+        code = self._reap(5)
+        how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
+        logger.error("model process %d ended: %s", pid, how)
+        return how
+
+    def _reap(self, timeout: float) -> int | None:
+        """Wait up to `timeout` s for the child to exit (then kill it); forget it. Its exit code."""
+        process, conn = self._process, self._conn
+        self._process = self._conn = None
+        if conn is not None:
+            conn.close()
+        process.join(timeout)
         if process.is_alive():
             process.kill()
             process.join()
-        code = process.exitcode
-        how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
-        logger.error("model process %d ended: %s", process.pid, how)
-        return how
+        return process.exitcode
 
 
 def _portable(error: BaseException) -> BaseException:
